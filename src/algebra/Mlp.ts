@@ -1,0 +1,468 @@
+/**
+ * Multi-layer perceptrons with tanh hidden layers: the parameter layout, seeded
+ * initialisation, a plain TypeScript forward pass for rollouts, and the tensor kernels
+ * the updates are built from — forward, the Jacobian-vector product (forward mode) and the
+ * vector-Jacobian product (reverse mode) — written by hand around tfjs-wasm's fast paths.
+ *
+ * **Layout.** Sizes `[n₀, n₁, …, n_L]`; hidden layers apply tanh, the output is affine:
+ * `h₀ = x`, `z_l = h_{l−1} W_l + b_l`, `h_l = tanh(z_l)` for l < L, output `z_L`. The flat
+ * parameter vector holds, for l = 1..L in order, `W_l` row-major with shape `[n_{l−1}, n_l]`
+ * then `b_l`. A policy's extra parameters (a Gaussian's log-std) follow the network's.
+ *
+ * **Kernels.** On the wasm backend a transposed matMul costs ~10× a plain one and tanh ~10×
+ * sigmoid (docs/performance.md). The kernels therefore run the network in *sigmoid space*:
+ * with `tanh(z) = 2σ(2z) − 1`, hidden layers are evaluated as `s_l = σ(2 z_l)` by one fused
+ * matMul + bias + sigmoid with the affine terms folded into transformed weights, tanh′ is read
+ * from the cache as `4 s (1 − s)`, activations are cached in both layouts (sample-major for
+ * the forward products, feature-major with a ones row for the weight gradients), and `Wᵀ`
+ * is kept beside `W`, so every product in `jvp` and `vjp` is a plain matMul.
+ *
+ * @since 0.1.0
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import * as Key from "./Key.ts"
+
+/**
+ * Layer sizes `[n₀, …, n_L]`: input, hidden layers, output.
+ *
+ * @category models
+ */
+export interface Spec {
+  readonly sizes: ReadonlyArray<number>
+}
+
+/**
+ * Where one layer's parameters sit in the flat vector.
+ *
+ * @category models
+ */
+export interface LayerLayout {
+  readonly fanIn: number
+  readonly fanOut: number
+  readonly weightOffset: number
+  readonly biasOffset: number
+}
+
+/**
+ * @category constructors
+ */
+export const make = (options: {
+  readonly inputSize: number
+  readonly hiddenSizes: ReadonlyArray<number>
+  readonly outputSize: number
+}): Spec => {
+  const sizes = [options.inputSize, ...options.hiddenSizes, options.outputSize]
+  for (const n of sizes) {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`Mlp.make: layer sizes must be positive integers, got [${sizes.join(", ")}]`)
+  }
+  return { sizes }
+}
+
+/**
+ * The offsets of every layer's `W_l` and `b_l` in the flat vector.
+ *
+ * @category getters
+ */
+export const layout = (spec: Spec): ReadonlyArray<LayerLayout> => {
+  const layers: Array<LayerLayout> = []
+  let offset = 0
+  for (let l = 1; l < spec.sizes.length; l++) {
+    const fanIn = spec.sizes[l - 1]!, fanOut = spec.sizes[l]!
+    layers.push({ fanIn, fanOut, weightOffset: offset, biasOffset: offset + fanIn * fanOut })
+    offset += fanIn * fanOut + fanOut
+  }
+  return layers
+}
+
+/**
+ * `Σ_l (n_{l−1} + 1)·n_l`.
+ *
+ * @category getters
+ */
+export const parameterCount = (spec: Spec): number => {
+  let count = 0
+  for (let l = 1; l < spec.sizes.length; l++) count += (spec.sizes[l - 1]! + 1) * spec.sizes[l]!
+  return count
+}
+
+/** @category getters */
+export const inputSize = (spec: Spec): number => spec.sizes[0]!
+
+/** @category getters */
+export const outputSize = (spec: Spec): number => spec.sizes[spec.sizes.length - 1]!
+
+// ---------------------------------------------------------------------------------------------
+// Initialisation
+
+/**
+ * An orthonormal `rows × cols` matrix (row-major) from normal draws, as
+ * `torch.nn.init.orthogonal_`: QR of a Gaussian matrix (of its transpose when rows < cols)
+ * with the signs of R's diagonal folded into Q, so the result is Haar-distributed.
+ *
+ * @category constructors
+ */
+export const orthogonal = (key: Key.Key, rows: number, cols: number): Float64Array => {
+  const tall = rows >= cols
+  const m = tall ? rows : cols, n = tall ? cols : rows
+  const a = Key.normals(key, m * n) // m × n, row-major
+  // Modified Gram–Schmidt on the columns of a: Q (m × n) with R's diagonal positive.
+  const q = new Float64Array(m * n)
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < m; i++) q[i * n + j] = a[i * n + j]!
+    for (let k = 0; k < j; k++) {
+      let dot = 0
+      for (let i = 0; i < m; i++) dot += q[i * n + k]! * q[i * n + j]!
+      for (let i = 0; i < m; i++) q[i * n + j] = q[i * n + j]! - dot * q[i * n + k]!
+    }
+    let norm = 0
+    for (let i = 0; i < m; i++) norm += q[i * n + j]! * q[i * n + j]!
+    norm = Math.sqrt(norm)
+    for (let i = 0; i < m; i++) q[i * n + j] = q[i * n + j]! / norm
+  }
+  if (tall) return q
+  const t = new Float64Array(rows * cols)
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * cols + i] = q[i * n + j]!
+  return t
+}
+
+/**
+ * Initial parameters: orthogonal weights scaled by a gain per layer and zero biases, as
+ * Stable-Baselines3 (`ortho_init`; gains √2 for hidden layers, 0.01 for a policy's output, 1
+ * for a value output). Layer `l` draws from `split(key, L)[l − 1]`.
+ *
+ * @category constructors
+ */
+export const initialize = (
+  key: Key.Key,
+  spec: Spec,
+  gains: { readonly hidden: number; readonly output: number }
+): Float64Array => {
+  const layers = layout(spec)
+  const keys = Key.split(key, layers.length)
+  const theta = new Float64Array(parameterCount(spec))
+  layers.forEach((layer, l) => {
+    const gain = l === layers.length - 1 ? gains.output : gains.hidden
+    // orthogonal() is [fanOut, fanIn] like a torch weight; W is stored as its transpose.
+    const q = orthogonal(keys[l]!, layer.fanOut, layer.fanIn)
+    for (let i = 0; i < layer.fanIn; i++) {
+      for (let j = 0; j < layer.fanOut; j++) theta[layer.weightOffset + i * layer.fanOut + j] = gain * q[j * layer.fanIn + i]!
+    }
+  })
+  return theta
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host forward pass
+
+/**
+ * The network's outputs for `batch` inputs in plain float64 TypeScript: the rollout path,
+ * where a tensor call's fixed cost (~20 µs) exceeds the arithmetic for a few samples.
+ *
+ * @param theta flat parameters (the network's part starts at `offset`)
+ * @param inputs `[batch, n₀]` row-major
+ * @param outputs `[batch, n_L]` row-major, written
+ * @category kernels
+ */
+export const forwardHost = (
+  spec: Spec,
+  theta: ArrayLike<number>,
+  inputs: ArrayLike<number>,
+  batch: number,
+  outputs: Float64Array,
+  offset = 0
+): Float64Array => {
+  const layers = layout(spec)
+  let width = 0
+  for (const n of spec.sizes) width = Math.max(width, n)
+  let current = new Float64Array(width), next = new Float64Array(width)
+  for (let n = 0; n < batch; n++) {
+    const n0 = spec.sizes[0]!
+    for (let i = 0; i < n0; i++) current[i] = inputs[n * n0 + i]!
+    for (let l = 0; l < layers.length; l++) {
+      const { fanIn, fanOut, weightOffset, biasOffset } = layers[l]!
+      const last = l === layers.length - 1
+      for (let j = 0; j < fanOut; j++) next[j] = theta[offset + biasOffset + j]!
+      for (let i = 0; i < fanIn; i++) {
+        const x = current[i]!
+        const row = offset + weightOffset + i * fanOut
+        for (let j = 0; j < fanOut; j++) next[j] += x * theta[row + j]!
+      }
+      if (!last) for (let j = 0; j < fanOut; j++) next[j] = Math.tanh(next[j]!)
+      const swap = current
+      current = next
+      next = swap
+    }
+    const nL = spec.sizes[spec.sizes.length - 1]!
+    for (let j = 0; j < nL; j++) outputs[n * nL + j] = current[j]!
+  }
+  return outputs
+}
+
+// ---------------------------------------------------------------------------------------------
+// Device weights
+
+interface DeviceLayer {
+  readonly layout: LayerLayout
+  /** `W_l`, for tangents entering through the activations. */
+  readonly w: tf.Tensor2D
+  /** `W_lᵀ`, for cotangents leaving through the activations. */
+  readonly wT: tf.Tensor2D
+  /** Weights and bias of the fused sigmoid-space forward (see the module doc). */
+  readonly fusedW: tf.Tensor2D
+  readonly fusedB: tf.Tensor1D
+}
+
+/**
+ * A network's parameters uploaded in the layouts the kernels need. Dispose when done.
+ *
+ * @category models
+ */
+export interface DeviceNetwork {
+  readonly spec: Spec
+  readonly layers: ReadonlyArray<DeviceLayer>
+  dispose(): void
+}
+
+/**
+ * The sigmoid-space form of layer `l` (module doc). For the first layer the input is `x`; for
+ * later layers it is `s_{l−1}` with `h_{l−1} = 2 s_{l−1} − 1`:
+ * `z_l = s_{l−1} (2W_l) + (b_l − 1ᵀW_l)`. A hidden layer's pre-sigmoid is `2 z_l`.
+ */
+const fusedLayer = (theta: ArrayLike<number>, offset: number, layer: LayerLayout, first: boolean, hidden: boolean) => {
+  const { fanIn, fanOut, weightOffset, biasOffset } = layer
+  const weightScale = (first ? 1 : 2) * (hidden ? 2 : 1)
+  const biasScale = hidden ? 2 : 1
+  const w = new Float32Array(fanIn * fanOut)
+  const b = new Float64Array(fanOut)
+  for (let j = 0; j < fanOut; j++) b[j] = theta[offset + biasOffset + j]!
+  for (let i = 0; i < fanIn; i++) {
+    for (let j = 0; j < fanOut; j++) {
+      const wij = theta[offset + weightOffset + i * fanOut + j]!
+      w[i * fanOut + j] = weightScale * wij
+      if (!first) b[j] = b[j]! - wij
+    }
+  }
+  const fb = new Float32Array(fanOut)
+  for (let j = 0; j < fanOut; j++) fb[j] = biasScale * b[j]!
+  return { w, b: fb }
+}
+
+// `a b + bias`, optionally through a sigmoid, as one fused wasm call.
+const affine = (a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D, sigmoid: boolean): tf.Tensor2D =>
+  tf.fused.matMul({ a, b, bias, ...(sigmoid ? { activation: "sigmoid" as const } : {}) }) as tf.Tensor2D
+
+/**
+ * Uploads the network part of `theta` (starting at `offset`).
+ *
+ * @category kernels
+ */
+export const upload = (spec: Spec, theta: ArrayLike<number>, offset = 0): DeviceNetwork => {
+  const layers = layout(spec)
+  const device = layers.map((layer, l): DeviceLayer => {
+    const { fanIn, fanOut, weightOffset } = layer
+    const w = new Float32Array(fanIn * fanOut), wT = new Float32Array(fanIn * fanOut)
+    for (let i = 0; i < fanIn; i++) {
+      for (let j = 0; j < fanOut; j++) {
+        const wij = theta[offset + weightOffset + i * fanOut + j]!
+        w[i * fanOut + j] = wij
+        wT[j * fanIn + i] = wij
+      }
+    }
+    const fused = fusedLayer(theta, offset, layer, l === 0, l < layers.length - 1)
+    return {
+      layout: layer,
+      w: tf.tensor2d(w, [fanIn, fanOut]),
+      wT: tf.tensor2d(wT, [fanOut, fanIn]),
+      fusedW: tf.tensor2d(fused.w, [fanIn, fanOut]),
+      fusedB: tf.tensor1d(fused.b)
+    }
+  })
+  return {
+    spec,
+    layers: device,
+    dispose: () => {
+      for (const layer of device) {
+        layer.w.dispose()
+        layer.wT.dispose()
+        layer.fusedW.dispose()
+        layer.fusedB.dispose()
+      }
+    }
+  }
+}
+
+/**
+ * The network's outputs `[N, n_L]` for a batch of inputs `[N, n₀]` (a new tensor).
+ *
+ * @category kernels
+ */
+export const forward = (network: DeviceNetwork, inputs: tf.Tensor2D): tf.Tensor2D =>
+  tf.tidy(() => {
+    let a: tf.Tensor2D = inputs
+    network.layers.forEach((layer, l) => {
+      const hidden = l < network.layers.length - 1
+      a = affine(a, layer.fusedW, layer.fusedB, hidden)
+    })
+    return a
+  })
+
+/**
+ * {@link forward} read back to the host: `[N, n_L]` row-major.
+ *
+ * @category kernels
+ */
+export const forwardToHost = (network: DeviceNetwork, inputs: tf.Tensor2D): Float32Array => {
+  const out = forward(network, inputs)
+  const data = out.dataSync() as Float32Array
+  out.dispose()
+  return data
+}
+
+/**
+ * Uploads `[N, n]` row-major host rows as a tensor.
+ *
+ * @category kernels
+ */
+export const uploadRows = (rows: ArrayLike<number>, batch: number, width: number): tf.Tensor2D =>
+  tf.tensor2d(rows instanceof Float32Array ? rows : Float32Array.from(rows), [batch, width])
+
+const transposeHost = (rows: ArrayLike<number>, batch: number, width: number, onesRow: boolean): Float32Array => {
+  const out = new Float32Array((width + (onesRow ? 1 : 0)) * batch)
+  for (let n = 0; n < batch; n++) for (let i = 0; i < width; i++) out[i * batch + n] = rows[n * width + i]!
+  if (onesRow) out.fill(1, width * batch)
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linearisation: the network at θ on a fixed batch, ready for many jvp/vjp products
+
+/**
+ * The network linearised at fixed parameters on a fixed batch: the outputs, and the
+ * products with its Jacobian J (shape `[N·n_L, P_net]`), all sharing one cache of activations.
+ * Within a TRPO update θ_old and the batch are fixed across every CG iteration, so this is
+ * built once per update. Dispose when done.
+ *
+ * @category models
+ */
+export interface Linearization {
+  readonly spec: Spec
+  readonly batchSize: number
+  /** `z_L` at θ, `[N, n_L]` row-major. */
+  readonly outputs: Float32Array
+  /** `J v`: the output tangent `[N, n_L]` for a parameter tangent `v` (length P_net). */
+  jvp(tangent: ArrayLike<number>): Float32Array
+  /** `Jᵀ c = Σ_n (∂z_L,n/∂θ)ᵀ c_n` for an output cotangent `c` `[N, n_L]` (a sum, not a mean). */
+  vjp(cotangent: ArrayLike<number>): Float64Array
+  dispose(): void
+}
+
+/**
+ * Linearises the network part of `theta` on `inputs` (`[N, n₀]` row-major host rows).
+ *
+ * @category kernels
+ */
+export const linearize = (spec: Spec, theta: ArrayLike<number>, inputs: ArrayLike<number>, batch: number, offset = 0): Linearization => {
+  const layers = layout(spec)
+  const L = layers.length
+  const n0 = spec.sizes[0]!, nL = spec.sizes[L]!
+  const network = upload(spec, theta, offset)
+  const x = uploadRows(inputs, batch, n0)
+  // xTa = [xᵀ; 1]: feature-major input with a ones row, so one product gives ∂W₁ and ∂b₁.
+  const xTa = tf.tensor2d(transposeHost(inputs, batch, n0, true), [n0 + 1, batch])
+  // Per hidden layer: s (sample-major), sTa = [sᵀ; 1] (feature-major + ones row), d = tanh′ = 4 s (1 − s).
+  const s: Array<tf.Tensor2D> = [], sTa: Array<tf.Tensor2D> = [], d: Array<tf.Tensor2D> = []
+  const ones = tf.ones([1, batch]) as tf.Tensor2D
+  let a: tf.Tensor2D = x
+  for (let l = 0; l < L - 1; l++) {
+    const layer = network.layers[l]!
+    const sl = affine(a, layer.fusedW, layer.fusedB, true)
+    s.push(sl)
+    sTa.push(tf.tidy(() => tf.concat([tf.transpose(sl), ones], 0) as tf.Tensor2D))
+    d.push(tf.tidy(() => tf.mul(tf.mul(sl, tf.sub(1, sl)), 4) as tf.Tensor2D))
+    a = sl
+  }
+  ones.dispose()
+  const last = network.layers[L - 1]!
+  const outputs = readAndDispose(affine(a, last.fusedW, last.fusedB, false))
+
+  // The tangent of layer l in sigmoid space (module doc): for l ≥ 2,
+  // h_{l−1} Ẇ_l + ḃ_l = s_{l−1} (2Ẇ_l) + (ḃ_l − 1ᵀẆ_l).
+  const tangentLayer = (v: ArrayLike<number>, l: number) => {
+    const { fanIn, fanOut, weightOffset, biasOffset } = layers[l]!
+    const scale = l === 0 ? 1 : 2
+    const w = new Float32Array(fanIn * fanOut)
+    const b = new Float64Array(fanOut)
+    for (let j = 0; j < fanOut; j++) b[j] = v[biasOffset + j]!
+    for (let i = 0; i < fanIn; i++) {
+      for (let j = 0; j < fanOut; j++) {
+        const vij = v[weightOffset + i * fanOut + j]!
+        w[i * fanOut + j] = scale * vij
+        if (l > 0) b[j] = b[j]! - vij
+      }
+    }
+    return { w: tf.tensor2d(w, [fanIn, fanOut]), b: tf.tensor1d(Float32Array.from(b)) }
+  }
+
+  const jvp = (tangent: ArrayLike<number>): Float32Array => {
+    const result = tf.tidy(() => {
+      let zDot: tf.Tensor2D | undefined
+      for (let l = 0; l < L; l++) {
+        const t = tangentLayer(tangent, l)
+        const own = affine(l === 0 ? x : s[l - 1]!, t.w, t.b, false)
+        // ḣ_{l−1} W_l: the tangent arriving through the previous layer's activations.
+        zDot = zDot === undefined ? own : (tf.add(own, tf.matMul(tf.mul(d[l - 1]!, zDot), network.layers[l]!.w)) as tf.Tensor2D)
+      }
+      return zDot!
+    })
+    return readAndDispose(result)
+  }
+
+  const vjp = (cotangent: ArrayLike<number>): Float64Array => {
+    const grad = new Float64Array(parameterCount(spec))
+    const pieces = tf.tidy(() => {
+      const out: Array<tf.Tensor2D> = new Array(L)
+      let delta = tf.tensor2d(cotangent instanceof Float32Array ? cotangent : Float32Array.from(cotangent), [batch, nL])
+      for (let l = L - 1; l >= 0; l--) {
+        // [∂W_l; ∂b_l]-like product: [aᵀ; 1] δ_l, with a = x for l = 0, else s_{l−1}.
+        out[l] = tf.matMul(l === 0 ? xTa : sTa[l - 1]!, delta)
+        if (l > 0) delta = tf.mul(tf.matMul(delta, network.layers[l]!.wT), d[l - 1]!)
+      }
+      return out
+    })
+    for (let l = 0; l < L; l++) {
+      const { fanIn, fanOut, weightOffset, biasOffset } = layers[l]!
+      const g = pieces[l]!.dataSync()
+      pieces[l]!.dispose()
+      // Row fanIn of the product is 1ᵀδ = ∂b. Rows above are aᵀδ; in sigmoid space
+      // (l ≥ 1) h = 2s − 1, so ∂W = hᵀδ = 2 sᵀδ − 1 (1ᵀδ)ᵀ.
+      for (let j = 0; j < fanOut; j++) grad[biasOffset + j] = g[fanIn * fanOut + j]!
+      for (let i = 0; i < fanIn; i++) {
+        for (let j = 0; j < fanOut; j++) {
+          const p = g[i * fanOut + j]!
+          grad[weightOffset + i * fanOut + j] = l === 0 ? p : 2 * p - g[fanIn * fanOut + j]!
+        }
+      }
+    }
+    return grad
+  }
+
+  return {
+    spec,
+    batchSize: batch,
+    outputs,
+    jvp,
+    vjp,
+    dispose: () => {
+      network.dispose()
+      x.dispose()
+      xTa.dispose()
+      for (const t of [...s, ...sTa, ...d]) t.dispose()
+    }
+  }
+}
+
+const readAndDispose = (t: tf.Tensor): Float32Array => {
+  const data = t.dataSync() as Float32Array
+  t.dispose()
+  return data
+}
