@@ -203,17 +203,13 @@ export const forwardHost = (
 
 interface DeviceLayer {
   readonly layout: LayerLayout
-  /** `W_l`, for tangents entering through the activations. */
-  readonly w: tf.Tensor2D
-  /** `W_lᵀ`, for cotangents leaving through the activations. */
-  readonly wT: tf.Tensor2D
   /** Weights and bias of the fused sigmoid-space forward (see the module doc). */
   readonly fusedW: tf.Tensor2D
   readonly fusedB: tf.Tensor1D
 }
 
 /**
- * A network's parameters uploaded in the layouts the kernels need. Dispose when done.
+ * A network's parameters uploaded for the forward pass. Dispose when done.
  *
  * @category models
  */
@@ -251,6 +247,20 @@ const fusedLayer = (theta: ArrayLike<number>, offset: number, layer: LayerLayout
 const affine = (a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D, sigmoid: boolean): tf.Tensor2D =>
   tf.fused.matMul({ a, b, bias, ...(sigmoid ? { activation: "sigmoid" as const } : {}) }) as tf.Tensor2D
 
+// A layer's weights times a scale, as [fanIn, fanOut] or transposed [fanOut, fanIn].
+const scaledWeights = (theta: ArrayLike<number>, offset: number, layer: LayerLayout, scale: number, transposed: boolean): tf.Tensor2D => {
+  const { fanIn, fanOut, weightOffset } = layer
+  const out = new Float32Array(fanIn * fanOut)
+  for (let i = 0; i < fanIn; i++) {
+    for (let j = 0; j < fanOut; j++) {
+      const wij = scale * theta[offset + weightOffset + i * fanOut + j]!
+      if (transposed) out[j * fanIn + i] = wij
+      else out[i * fanOut + j] = wij
+    }
+  }
+  return tf.tensor2d(out, transposed ? [fanOut, fanIn] : [fanIn, fanOut])
+}
+
 /**
  * Uploads the network part of `theta` (starting at `offset`).
  *
@@ -259,31 +269,14 @@ const affine = (a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D, sigmoid: bool
 export const upload = (spec: Spec, theta: ArrayLike<number>, offset = 0): DeviceNetwork => {
   const layers = layout(spec)
   const device = layers.map((layer, l): DeviceLayer => {
-    const { fanIn, fanOut, weightOffset } = layer
-    const w = new Float32Array(fanIn * fanOut), wT = new Float32Array(fanIn * fanOut)
-    for (let i = 0; i < fanIn; i++) {
-      for (let j = 0; j < fanOut; j++) {
-        const wij = theta[offset + weightOffset + i * fanOut + j]!
-        w[i * fanOut + j] = wij
-        wT[j * fanIn + i] = wij
-      }
-    }
     const fused = fusedLayer(theta, offset, layer, l === 0, l < layers.length - 1)
-    return {
-      layout: layer,
-      w: tf.tensor2d(w, [fanIn, fanOut]),
-      wT: tf.tensor2d(wT, [fanOut, fanIn]),
-      fusedW: tf.tensor2d(fused.w, [fanIn, fanOut]),
-      fusedB: tf.tensor1d(fused.b)
-    }
+    return { layout: layer, fusedW: tf.tensor2d(fused.w, [layer.fanIn, layer.fanOut]), fusedB: tf.tensor1d(fused.b) }
   })
   return {
     spec,
     layers: device,
     dispose: () => {
       for (const layer of device) {
-        layer.w.dispose()
-        layer.wT.dispose()
         layer.fusedW.dispose()
         layer.fusedB.dispose()
       }
@@ -359,6 +352,13 @@ export interface Linearization {
 /**
  * Linearises the network part of `theta` on `inputs` (`[N, n₀]` row-major host rows).
  *
+ * **Layouts.** A weight gradient `h_{l−1}ᵀ δ_l` contracts over the batch, so one operand must
+ * be feature-major; transposing on the device costs more than a matMul, so none is done:
+ * `[xᵀ; 1]` is built on the host, the first hidden layer is also evaluated feature-major
+ * (one fused call on `[xᵀ; 1]`), deeper hidden layers feature-major by their own product,
+ * and the output layer's gradient is taken as `(δ_Lᵀ s_{L−1})ᵀ` with `δ_Lᵀ` uploaded from the
+ * host. tanh′ is cached as `s (1 − s)`, its factor 4 folded into the uploaded weights.
+ *
  * @category kernels
  */
 export const linearize = (spec: Spec, theta: ArrayLike<number>, inputs: ArrayLike<number>, batch: number, offset = 0): Linearization => {
@@ -366,26 +366,60 @@ export const linearize = (spec: Spec, theta: ArrayLike<number>, inputs: ArrayLik
   const L = layers.length
   const n0 = spec.sizes[0]!, nL = spec.sizes[L]!
   const network = upload(spec, theta, offset)
-  const x = uploadRows(inputs, batch, n0)
-  // xTa = [xᵀ; 1]: feature-major input with a ones row, so one product gives ∂W₁ and ∂b₁.
-  const xTa = tf.tensor2d(transposeHost(inputs, batch, n0, true), [n0 + 1, batch])
-  // Per hidden layer: s (sample-major), sTa = [sᵀ; 1] (feature-major + ones row), d = tanh′ = 4 s (1 − s).
-  const s: Array<tf.Tensor2D> = [], sTa: Array<tf.Tensor2D> = [], d: Array<tf.Tensor2D> = []
-  const ones = tf.ones([1, batch]) as tf.Tensor2D
+  const owned: Array<tf.Tensor> = []
+  const keep = <T extends tf.Tensor>(t: T): T => {
+    owned.push(t)
+    return t
+  }
+  const x = keep(uploadRows(inputs, batch, n0))
+  // [xᵀ; 1]: feature-major input with a ones row, so one product gives ∂W₁ and ∂b₁.
+  const xTa = keep(tf.tensor2d(transposeHost(inputs, batch, n0, true), [n0 + 1, batch]))
+  const onesRow = keep(tf.ones([1, batch]) as tf.Tensor2D)
+  // 4 W_lᵀ, for cotangents leaving layer l through its input activations (l ≥ 2).
+  const wT4 = layers.map((layer, l) => (l === 0 ? undefined : keep(scaledWeights(theta, offset, layer, 4, true))))
+
+  // Per hidden layer: s (sample-major), sT (feature-major, for the next layer's weight
+  // gradient when that layer is not the output), q = s (1 − s) = tanh′/4.
+  const s: Array<tf.Tensor2D> = [], sT: Array<tf.Tensor2D | undefined> = [], q: Array<tf.Tensor2D> = []
   let a: tf.Tensor2D = x
   for (let l = 0; l < L - 1; l++) {
     const layer = network.layers[l]!
-    const sl = affine(a, layer.fusedW, layer.fusedB, true)
+    const sl = keep(affine(a, layer.fusedW, layer.fusedB, true))
     s.push(sl)
-    sTa.push(tf.tidy(() => tf.concat([tf.transpose(sl), ones], 0) as tf.Tensor2D))
-    d.push(tf.tidy(() => tf.mul(tf.mul(sl, tf.sub(1, sl)), 4) as tf.Tensor2D))
+    q.push(keep(tf.tidy(() => tf.mul(sl, tf.sub(1, sl)) as tf.Tensor2D)))
+    if (l + 1 < L - 1) {
+      // The feature-major copy of s_l, from the feature-major input of layer l.
+      const fused = fusedLayer(theta, offset, layers[l]!, l === 0, true)
+      const { fanIn, fanOut } = layers[l]!
+      if (l === 0) {
+        // [W'ᵀ | b'] [xᵀ; 1] through a sigmoid, in one call.
+        const wb = new Float32Array(fanOut * (fanIn + 1))
+        for (let j = 0; j < fanOut; j++) {
+          for (let i = 0; i < fanIn; i++) wb[j * (fanIn + 1) + i] = fused.w[i * fanOut + j]!
+          wb[j * (fanIn + 1) + fanIn] = fused.b[j]!
+        }
+        sT.push(keep(tf.tidy(() => tf.fused.matMul({ a: tf.tensor2d(wb, [fanOut, fanIn + 1]), b: xTa, activation: "sigmoid" }) as tf.Tensor2D)))
+      } else {
+        const wT = new Float32Array(fanIn * fanOut)
+        for (let i = 0; i < fanIn; i++) for (let j = 0; j < fanOut; j++) wT[j * fanIn + i] = fused.w[i * fanOut + j]!
+        const previous = sT[l - 1]!
+        sT.push(keep(tf.tidy(() =>
+          tf.sigmoid(tf.add(tf.matMul(tf.tensor2d(wT, [fanOut, fanIn]), previous), tf.tensor2d(fused.b, [fanOut, 1]))) as tf.Tensor2D
+        )))
+      }
+    } else {
+      sT.push(undefined)
+    }
     a = sl
   }
-  ones.dispose()
   const last = network.layers[L - 1]!
   const outputs = readAndDispose(affine(a, last.fusedW, last.fusedB, false))
 
-  // The tangent of layer l in sigmoid space (module doc): for l ≥ 2,
+  // 4 W_l for tangents entering layer l through its input activations (l ≥ 2), built on first use.
+  let w4: Array<tf.Tensor2D | undefined> | undefined
+  const tangentWeights = () => (w4 ??= layers.map((layer, l) => (l === 0 ? undefined : keep(scaledWeights(theta, offset, layer, 4, false)))))
+
+  // The tangent of layer l's own parameters in sigmoid space (module doc): for l ≥ 2,
   // h_{l−1} Ẇ_l + ḃ_l = s_{l−1} (2Ẇ_l) + (ḃ_l − 1ᵀẆ_l).
   const tangentLayer = (v: ArrayLike<number>, l: number) => {
     const { fanIn, fanOut, weightOffset, biasOffset } = layers[l]!
@@ -404,13 +438,14 @@ export const linearize = (spec: Spec, theta: ArrayLike<number>, inputs: ArrayLik
   }
 
   const jvp = (tangent: ArrayLike<number>): Float32Array => {
+    const weights = tangentWeights()
     const result = tf.tidy(() => {
       let zDot: tf.Tensor2D | undefined
       for (let l = 0; l < L; l++) {
         const t = tangentLayer(tangent, l)
         const own = affine(l === 0 ? x : s[l - 1]!, t.w, t.b, false)
-        // ḣ_{l−1} W_l: the tangent arriving through the previous layer's activations.
-        zDot = zDot === undefined ? own : (tf.add(own, tf.matMul(tf.mul(d[l - 1]!, zDot), network.layers[l]!.w)) as tf.Tensor2D)
+        // ḣ_{l−1} W_l = (q_{l−1} ⊙ ż_{l−1}) (4 W_l): the tangent arriving through the activations.
+        zDot = zDot === undefined ? own : (tf.add(own, tf.matMul(tf.mul(q[l - 1]!, zDot), weights[l]!)) as tf.Tensor2D)
       }
       return zDot!
     })
@@ -419,27 +454,37 @@ export const linearize = (spec: Spec, theta: ArrayLike<number>, inputs: ArrayLik
 
   const vjp = (cotangent: ArrayLike<number>): Float64Array => {
     const grad = new Float64Array(parameterCount(spec))
+    const c = cotangent instanceof Float32Array ? cotangent : Float32Array.from(cotangent)
+    // Per layer: the weight-gradient product, and the bias gradient 1ᵀδ where it is separate.
     const pieces = tf.tidy(() => {
-      const out: Array<tf.Tensor2D> = new Array(L)
-      let delta = tf.tensor2d(cotangent instanceof Float32Array ? cotangent : Float32Array.from(cotangent), [batch, nL])
+      const weights: Array<tf.Tensor2D> = new Array(L), biases: Array<tf.Tensor2D | undefined> = new Array(L)
+      let delta = tf.tensor2d(c, [batch, nL])
       for (let l = L - 1; l >= 0; l--) {
-        // [∂W_l; ∂b_l]-like product: [aᵀ; 1] δ_l, with a = x for l = 0, else s_{l−1}.
-        out[l] = tf.matMul(l === 0 ? xTa : sTa[l - 1]!, delta)
-        if (l > 0) delta = tf.mul(tf.matMul(delta, network.layers[l]!.wT), d[l - 1]!)
+        if (l === 0) weights[l] = tf.matMul(xTa, delta)
+        else if (l === L - 1) weights[l] = tf.matMul(tf.tensor2d(transposeHost(c, batch, nL, false), [nL, batch]), s[l - 1]!)
+        else {
+          weights[l] = tf.matMul(sT[l - 1]!, delta)
+          biases[l] = tf.matMul(onesRow, delta)
+        }
+        if (l > 0) delta = tf.mul(tf.matMul(delta, wT4[l]!), q[l - 1]!) as tf.Tensor2D
       }
-      return out
+      return { weights, biases }
     })
     for (let l = 0; l < L; l++) {
       const { fanIn, fanOut, weightOffset, biasOffset } = layers[l]!
-      const g = pieces[l]!.dataSync()
-      pieces[l]!.dispose()
-      // Row fanIn of the product is 1ᵀδ = ∂b. Rows above are aᵀδ; in sigmoid space
-      // (l ≥ 1) h = 2s − 1, so ∂W = hᵀδ = 2 sᵀδ − 1 (1ᵀδ)ᵀ.
-      for (let j = 0; j < fanOut; j++) grad[biasOffset + j] = g[fanIn * fanOut + j]!
+      const g = readAndDispose(pieces.weights[l]!)
+      const bias = new Float64Array(fanOut)
+      if (l === 0) for (let j = 0; j < fanOut; j++) bias[j] = g[fanIn * fanOut + j]!
+      else if (l === L - 1) for (let n = 0; n < batch; n++) for (let j = 0; j < fanOut; j++) bias[j] = bias[j]! + c[n * fanOut + j]!
+      else bias.set(readAndDispose(pieces.biases[l]!))
+      grad.set(bias, biasOffset)
+      // ∂W = aᵀδ for the first layer; in sigmoid space (h = 2s − 1) ∂W = 2 sᵀδ − 1 (1ᵀδ)ᵀ.
+      // The output layer's product is transposed: g = δ_Lᵀ s_{L−1}, [fanOut, fanIn].
+      const transposed = l > 0 && l === L - 1
       for (let i = 0; i < fanIn; i++) {
         for (let j = 0; j < fanOut; j++) {
-          const p = g[i * fanOut + j]!
-          grad[weightOffset + i * fanOut + j] = l === 0 ? p : 2 * p - g[fanIn * fanOut + j]!
+          const p = transposed ? g[j * fanIn + i]! : g[i * fanOut + j]!
+          grad[weightOffset + i * fanOut + j] = l === 0 ? p : 2 * p - bias[j]!
         }
       }
     }
@@ -454,9 +499,7 @@ export const linearize = (spec: Spec, theta: ArrayLike<number>, inputs: ArrayLik
     vjp,
     dispose: () => {
       network.dispose()
-      x.dispose()
-      xTa.dispose()
-      for (const t of [...s, ...sTa, ...d]) t.dispose()
+      for (const t of owned) t.dispose()
     }
   }
 }

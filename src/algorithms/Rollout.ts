@@ -1,0 +1,191 @@
+/**
+ * Collecting experience: `numEnvs` environments stepped in lockstep for `stepsPerEnv` steps
+ * with the current policy, acting through the plain TypeScript forward pass (a tensor call's
+ * fixed cost exceeds the arithmetic for a handful of observations).
+ *
+ * **Batch layout** (everywhere in trustregion): time-major, row `t·numEnvs + e` holds env `e`
+ * at step `t`. Environments persist across batches; an episode that ends inside a batch is
+ * reset at once (its final observation is kept for bootstrapping when it was truncated).
+ *
+ * **Keys**: the action of row `r` is drawn with `foldIn(rolloutKey, r)`; env `e`'s k-th episode
+ * starts from `foldIn(foldIn(envKey, e), k)`. Nothing depends on scheduling.
+ *
+ * @since 0.1.0
+ */
+import * as Distribution from "../algebra/Distribution.ts"
+import * as Key from "../algebra/Key.ts"
+import * as Mlp from "../algebra/Mlp.ts"
+import * as Policy from "../algebra/Policy.ts"
+import type * as Env from "../envs/Env.ts"
+
+/**
+ * The environments between batches: their current observations, the running episode
+ * statistics and how many episodes each has started (for its reset keys).
+ *
+ * @category models
+ */
+export interface State {
+  readonly envs: ReadonlyArray<Env.Env>
+  readonly envKey: Key.Key
+  /** `[numEnvs, observationSize]`: the observation each env will act on next. */
+  readonly observations: Float32Array
+  readonly episodeReturns: Float64Array
+  readonly episodeLengths: Float64Array
+  readonly episodeStarts: Float64Array
+}
+
+/**
+ * One batch of experience.
+ *
+ * @category models
+ */
+export interface Batch {
+  readonly numSteps: number
+  readonly numEnvs: number
+  readonly size: number
+  /** `[size, observationSize]`. */
+  readonly observations: Float32Array
+  /** `[size, actionSize]`. */
+  readonly actions: Float64Array
+  readonly rewards: Float64Array
+  readonly terminations: Uint8Array
+  readonly truncations: Uint8Array
+  /**
+   * Observations to bootstrap from, `[numBootstrap, observationSize]`: the final observation
+   * of every truncated step, then each env's next observation after the batch.
+   */
+  readonly bootstrapObservations: Float32Array
+  /**
+   * For each row, the bootstrap row holding V(s_{t+1}) when it is not row `t + numEnvs`:
+   * a truncated step's final observation, or the batch end; −1 otherwise.
+   */
+  readonly bootstrapIndex: Int32Array
+  /** Undiscounted returns and lengths of the episodes that ended in this batch, in order. */
+  readonly episodeReturns: ReadonlyArray<number>
+  readonly episodeLengths: ReadonlyArray<number>
+}
+
+const resetKey = (envKey: Key.Key, env: number, episode: number): Key.Key => Key.foldIn(Key.foldIn(envKey, env), episode)
+
+/**
+ * Creates `numEnvs` environments with `makeEnv` and starts each one's first episode.
+ *
+ * @category constructors
+ */
+export const init = (makeEnv: (index: number) => Env.Env, numEnvs: number, envKey: Key.Key): State => {
+  const envs = Array.from({ length: numEnvs }, (_, e) => makeEnv(e))
+  const width = envs[0]!.observationSpace.low.length
+  const observations = new Float32Array(numEnvs * width)
+  envs.forEach((env, e) => observations.set(env.reset({ key: resetKey(envKey, e, 0) }), e * width))
+  return {
+    envs,
+    envKey,
+    observations,
+    episodeReturns: new Float64Array(numEnvs),
+    episodeLengths: new Float64Array(numEnvs),
+    episodeStarts: new Float64Array(numEnvs).fill(1)
+  }
+}
+
+/**
+ * Steps every env `stepsPerEnv` times with actions drawn from π_θ, mutating `state` (the
+ * envs and their running statistics) and returning the batch.
+ *
+ * @throws Env.InvalidActionError when an env rejects an action
+ * @category functions
+ */
+export const collect = (state: State, policy: Policy.Spec, params: Float64Array, rolloutKey: Key.Key, stepsPerEnv: number): Batch => {
+  const { envs } = state
+  const numEnvs = envs.length
+  const size = numEnvs * stepsPerEnv
+  const width = envs[0]!.observationSpace.low.length
+  const dist = policy.distribution
+  const actionSize = Distribution.actionSize(dist)
+  const outputSize = Distribution.outputSize(dist)
+  const extra = Policy.extra(policy, params)
+
+  const observations = new Float32Array(size * width)
+  const actions = new Float64Array(size * actionSize)
+  const rewards = new Float64Array(size)
+  const terminations = new Uint8Array(size)
+  const truncations = new Uint8Array(size)
+  const bootstrapIndex = new Int32Array(size).fill(-1)
+  const bootstrapRows: Array<Float32Array> = []
+  const episodeReturns: Array<number> = [], episodeLengths: Array<number> = []
+  const outputs = new Float64Array(numEnvs * outputSize)
+  const stepActions = new Float64Array(numEnvs * actionSize)
+
+  for (let t = 0; t < stepsPerEnv; t++) {
+    observations.set(state.observations, t * numEnvs * width)
+    Mlp.forwardHost(policy.network, params, state.observations, numEnvs, outputs)
+    for (let e = 0; e < numEnvs; e++) {
+      const row = t * numEnvs + e
+      Distribution.sampleInto(dist, Key.foldIn(rolloutKey, row), outputs, extra, e, stepActions)
+      const action = actionSize === 1 && dist._tag === "Categorical" ? stepActions[e]! : stepActions.subarray(e * actionSize, (e + 1) * actionSize)
+      actions.set(stepActions.subarray(e * actionSize, (e + 1) * actionSize), row * actionSize)
+      const env = envs[e]!
+      const step = env.step(action)
+      rewards[row] = step.reward
+      terminations[row] = step.terminated ? 1 : 0
+      truncations[row] = step.truncated ? 1 : 0
+      state.episodeReturns[e] = state.episodeReturns[e]! + step.reward
+      state.episodeLengths[e] = state.episodeLengths[e]! + 1
+      if (step.terminated || step.truncated) {
+        if (step.truncated && !step.terminated) {
+          bootstrapIndex[row] = bootstrapRows.length
+          bootstrapRows.push(step.observation)
+        }
+        episodeReturns.push(state.episodeReturns[e]!)
+        episodeLengths.push(state.episodeLengths[e]!)
+        state.episodeReturns[e] = 0
+        state.episodeLengths[e] = 0
+        const episode = state.episodeStarts[e]!
+        state.episodeStarts[e] = episode + 1
+        state.observations.set(env.reset({ key: resetKey(state.envKey, e, episode) }), e * width)
+      } else {
+        state.observations.set(step.observation, e * width)
+      }
+    }
+  }
+  // Each env's next observation after the batch, for rows of the last step that did not end.
+  for (let e = 0; e < numEnvs; e++) {
+    const row = (stepsPerEnv - 1) * numEnvs + e
+    if (terminations[row] === 0 && truncations[row] === 0) {
+      bootstrapIndex[row] = bootstrapRows.length
+      bootstrapRows.push(state.observations.slice(e * width, (e + 1) * width))
+    }
+  }
+  const bootstrapObservations = new Float32Array(bootstrapRows.length * width)
+  bootstrapRows.forEach((row, i) => bootstrapObservations.set(row, i * width))
+  return {
+    numSteps: stepsPerEnv,
+    numEnvs,
+    size,
+    observations,
+    actions,
+    rewards,
+    terminations,
+    truncations,
+    bootstrapObservations,
+    bootstrapIndex,
+    episodeReturns,
+    episodeLengths
+  }
+}
+
+/**
+ * `V(s_{t+1})` for every row, from the values of the batch's observations and of its bootstrap
+ * observations: row `t + numEnvs`'s value inside an episode, the bootstrap value at a
+ * truncation or at the batch end, and 0 after a termination (never used: no bootstrap).
+ *
+ * @category functions
+ */
+export const nextValues = (batch: Batch, values: ArrayLike<number>, bootstrapValues: ArrayLike<number>): Float64Array => {
+  const out = new Float64Array(batch.size)
+  for (let row = 0; row < batch.size; row++) {
+    const b = batch.bootstrapIndex[row]!
+    if (b >= 0) out[row] = bootstrapValues[b]!
+    else if (batch.terminations[row] === 0) out[row] = values[row + batch.numEnvs]!
+  }
+  return out
+}

@@ -1,0 +1,69 @@
+/**
+ * Trust Region Policy Optimization (Schulman et al. 2015): the natural direction by conjugate
+ * gradient on Fisher-vector products, then a backtracking line search from the maximal step
+ * √(2δ/sᵀFs) that accepts only steps with mean KL ≤ δ that improve the surrogate.
+ *
+ * See docs/algorithms/trpo.md for the math, which block fills which slot, and the defaults of
+ * the reference implementations.
+ *
+ * @since 0.1.0
+ */
+import * as Advantage from "../algebra/Advantage.ts"
+import * as ConjugateGradient from "../algebra/ConjugateGradient.ts"
+import * as Fisher from "../algebra/Fisher.ts"
+import * as LineSearch from "../algebra/LineSearch.ts"
+import * as Surrogate from "../algebra/Surrogate.ts"
+import * as Critic from "./Critic.ts"
+import type * as Recipe from "./Recipe.ts"
+
+/**
+ * TRPO with the reference defaults (Spinning Up and sb3-contrib): δ 0.01, CG 10 iterations,
+ * damping 0.1, backtracking 0.8 × 10, γ 0.99, GAE λ 0.97 with normalised advantages, 64×64 tanh
+ * policy and value networks, value Adam 1e-3 for 10 epochs of minibatches of 128; one env,
+ * 2048 steps per iteration.
+ *
+ * @category recipes
+ */
+export const recipe: Recipe.NaturalGradient = {
+  _tag: "NaturalGradient",
+  name: "trpo",
+  numEnvs: 1,
+  stepsPerEnv: 2048,
+  policyHiddenSizes: [64, 64],
+  valueHiddenSizes: [64, 64],
+  initialLogStd: 0,
+  advantage: Advantage.normalized(Advantage.gae({ gamma: 0.99, lambda: 0.97 })),
+  objective: Surrogate.importanceSampled(),
+  fisher: Fisher.analytic({ damping: 0.1 }),
+  solver: ConjugateGradient.make({ maxIterations: 10, residualTolerance: 1e-10 }),
+  step: LineSearch.backtracking({ maxKl: 0.01, backtrackRatio: 0.8, maxBacktracks: 10 }),
+  critic: Critic.adam({ learningRate: 1e-3, epochs: 10, minibatchSize: 128 })
+}
+
+/**
+ * Tuned settings per environment, as rl-baselines3-zoo's `hyperparams/trpo.yml`, for the
+ * environments where the zoo has them.
+ *
+ * - CartPole-v1: 2 envs × 512 steps, GAE λ 0.98, CG damping 1e-3 with 15 iterations, critic
+ *   20 epochs of minibatches of 512.
+ *
+ * @category recipes
+ */
+export const tuned: Readonly<Record<string, Recipe.NaturalGradient>> = {
+  "CartPole-v1": {
+    ...recipe,
+    numEnvs: 2,
+    stepsPerEnv: 512,
+    advantage: Advantage.normalized(Advantage.gae({ gamma: 0.99, lambda: 0.98 })),
+    fisher: Fisher.analytic({ damping: 1e-3 }),
+    solver: ConjugateGradient.make({ maxIterations: 15, residualTolerance: 1e-10 }),
+    critic: Critic.adam({ learningRate: 1e-3, epochs: 20, minibatchSize: 512 })
+  }
+}
+
+/**
+ * The recipe for an environment: its tuned settings if there are any, else {@link recipe}.
+ *
+ * @category recipes
+ */
+export const forEnv = (envId: string): Recipe.NaturalGradient => tuned[envId] ?? recipe
