@@ -52,7 +52,9 @@ export const categorical = (n: number): Categorical => {
 /** @category constructors */
 export const diagGaussian = (dimension: number, options: { readonly initialLogStd?: number } = {}): DiagGaussian => {
   if (!Number.isInteger(dimension) || dimension < 1) throw new RangeError(`Distribution.diagGaussian: dimension must be a positive integer, got ${dimension}`)
-  return { _tag: "DiagGaussian", dimension, initialLogStd: options.initialLogStd ?? 0 }
+  const initialLogStd = options.initialLogStd ?? 0
+  if (!Number.isFinite(initialLogStd)) throw new RangeError(`Distribution.diagGaussian: initialLogStd must be finite, got ${initialLogStd}`)
+  return { _tag: "DiagGaussian", dimension, initialLogStd }
 }
 
 /** Network outputs per sample: `n` logits or `d` means. @category getters */

@@ -136,8 +136,8 @@ export const backtracking = (
     klTolerance,
     apply: (problem) => {
       const beta = maxStepSize(maxKl, problem.sFs)
-      if (!(problem.sFs > 0) || !Number.isFinite(beta) || !allFinite(problem.direction) || !Number.isFinite(problem.gradientDotDirection)) {
-        return reject(problem, "nonFinite", 0, Number.isFinite(beta) ? beta : NaN)
+      if (!(problem.sFs > 0) || !Number.isFinite(problem.sFs) || !Number.isFinite(beta) || !allFinite(problem.direction) || !Number.isFinite(problem.gradientDotDirection)) {
+        return reject(problem, "nonFinite", 0, problem.sFs > 0 && Number.isFinite(problem.sFs) ? beta : NaN)
       }
       const { params, direction } = problem
       let outcome: Outcome = "nonFinite"
@@ -145,6 +145,10 @@ export const backtracking = (
         const stepSize = beta * Math.pow(backtrackRatio, j)
         const candidate = new Float64Array(params.length)
         for (let p = 0; p < params.length; p++) candidate[p] = params[p]! + stepSize * direction[p]!
+        if (!allFinite(candidate)) {
+          outcome = "nonFinite"
+          continue
+        }
         const { kl, surrogate } = problem.evaluate(candidate)
         if (!Number.isFinite(kl) || !Number.isFinite(surrogate)) {
           outcome = "nonFinite"

@@ -154,9 +154,22 @@ export const initialize = (
 // ---------------------------------------------------------------------------------------------
 // Host forward pass
 
+const layouts = new WeakMap<Spec, { readonly layers: ReadonlyArray<LayerLayout>; readonly width: number }>()
+const plan = (spec: Spec) => {
+  let cached = layouts.get(spec)
+  if (cached === undefined) {
+    cached = { layers: layout(spec), width: Math.max(...spec.sizes) }
+    layouts.set(spec, cached)
+  }
+  return cached
+}
+// Scratch rows for forwardHost, grown on demand (the function is synchronous and not re-entrant).
+let scratchA = new Float64Array(0), scratchB = new Float64Array(0)
+
 /**
  * The network's outputs for `batch` inputs in plain float64 TypeScript: the rollout path,
- * where a tensor call's fixed cost (~20 µs) exceeds the arithmetic for a few samples.
+ * where a tensor call's fixed cost (~20 µs) exceeds the arithmetic for a few samples. Each
+ * weight row is loaded once for the whole batch.
  *
  * @param theta flat parameters (the network's part starts at `offset`)
  * @param inputs `[batch, n₀]` row-major
@@ -165,36 +178,39 @@ export const initialize = (
  */
 export const forwardHost = (
   spec: Spec,
-  theta: ArrayLike<number>,
+  theta: Float64Array,
   inputs: ArrayLike<number>,
   batch: number,
   outputs: Float64Array,
   offset = 0
 ): Float64Array => {
-  const layers = layout(spec)
-  let width = 0
-  for (const n of spec.sizes) width = Math.max(width, n)
-  let current = new Float64Array(width), next = new Float64Array(width)
-  for (let n = 0; n < batch; n++) {
-    const n0 = spec.sizes[0]!
-    for (let i = 0; i < n0; i++) current[i] = inputs[n * n0 + i]!
-    for (let l = 0; l < layers.length; l++) {
-      const { fanIn, fanOut, weightOffset, biasOffset } = layers[l]!
-      const last = l === layers.length - 1
-      for (let j = 0; j < fanOut; j++) next[j] = theta[offset + biasOffset + j]!
-      for (let i = 0; i < fanIn; i++) {
-        const x = current[i]!
-        const row = offset + weightOffset + i * fanOut
-        for (let j = 0; j < fanOut; j++) next[j] += x * theta[row + j]!
-      }
-      if (!last) for (let j = 0; j < fanOut; j++) next[j] = Math.tanh(next[j]!)
-      const swap = current
-      current = next
-      next = swap
-    }
-    const nL = spec.sizes[spec.sizes.length - 1]!
-    for (let j = 0; j < nL; j++) outputs[n * nL + j] = current[j]!
+  const { layers, width } = plan(spec)
+  if (scratchA.length < batch * width) {
+    scratchA = new Float64Array(batch * width)
+    scratchB = new Float64Array(batch * width)
   }
+  let current = scratchA, next = scratchB
+  const n0 = spec.sizes[0]!
+  for (let n = 0; n < batch; n++) for (let i = 0; i < n0; i++) current[n * width + i] = inputs[n * n0 + i]!
+  for (let l = 0; l < layers.length; l++) {
+    const { fanIn, fanOut, weightOffset, biasOffset } = layers[l]!
+    const bias = offset + biasOffset
+    for (let n = 0; n < batch; n++) for (let j = 0; j < fanOut; j++) next[n * width + j] = theta[bias + j]!
+    for (let i = 0; i < fanIn; i++) {
+      const row = offset + weightOffset + i * fanOut
+      for (let n = 0; n < batch; n++) {
+        const x = current[n * width + i]!
+        const base = n * width
+        for (let j = 0; j < fanOut; j++) next[base + j] += x * theta[row + j]!
+      }
+    }
+    if (l < layers.length - 1) for (let n = 0; n < batch; n++) for (let j = 0; j < fanOut; j++) next[n * width + j] = Math.tanh(next[n * width + j]!)
+    const swap = current
+    current = next
+    next = swap
+  }
+  const nL = spec.sizes[spec.sizes.length - 1]!
+  for (let n = 0; n < batch; n++) for (let j = 0; j < nL; j++) outputs[n * nL + j] = current[n * width + j]!
   return outputs
 }
 

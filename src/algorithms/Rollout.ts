@@ -133,7 +133,7 @@ export const collect = (state: State, policy: Policy.Spec, params: Float64Array,
       if (step.terminated || step.truncated) {
         if (step.truncated && !step.terminated) {
           bootstrapIndex[row] = bootstrapRows.length
-          bootstrapRows.push(step.observation)
+          bootstrapRows.push(step.observation.slice())
         }
         episodeReturns.push(state.episodeReturns[e]!)
         episodeLengths.push(state.episodeLengths[e]!)

@@ -31,7 +31,7 @@ const fixed = (x: number | null, digits: number): string => (x === null || !Numb
 
 /**
  * The one-line progress summary of a report, e.g.
- * `iter   12  steps  12288  return  245.3  len  245.3  kl 0.0087  ls ok/2  cg 10 1.2e-03  vloss   12.34  ev  0.95  1.2s`.
+ * `iter   12  steps    12288  return   245.3  len  245.3  kl 0.0087  ls ok/2  cg 10 1.2e-3  vloss    12.34  ev  0.95  1.2s`.
  *
  * @category formatting
  */

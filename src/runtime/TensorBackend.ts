@@ -96,25 +96,33 @@ export const layer = (name: BackendName): Layer.Layer<TensorBackend, BackendUnav
     TensorBackend,
     Effect.acquireRelease(
       Effect.gen(function*() {
+        // Claim the engine before the first asynchronous step, so that two concurrent
+        // acquisitions of different backends cannot both pass this check.
         if (active !== undefined && active.name !== name) {
           return yield* new BackendUnavailableError({
             backend: name,
             message: `the ${active.name} backend is already in use in this process; tfjs has one global engine`
           })
         }
-        yield* register(name)
-        const ok = yield* Effect.tryPromise({
-          try: async () => {
-            const selected = await tf.setBackend(name)
-            await tf.ready()
-            return selected
-          },
-          catch: (cause) => new BackendUnavailableError({ backend: name, message: `tfjs could not initialise the ${name} backend: ${String(cause)}` })
-        })
-        if (!ok || tf.getBackend() !== name) {
-          return yield* new BackendUnavailableError({ backend: name, message: `tfjs could not initialise the ${name} backend` })
-        }
         active = { name, scopes: (active?.scopes ?? 0) + 1 }
+        const release = Effect.sync(() => {
+          if (active !== undefined && --active.scopes === 0) active = undefined
+        })
+        yield* Effect.gen(function*() {
+          yield* register(name)
+          const ok = yield* Effect.tryPromise({
+            try: async () => {
+              if (tf.getBackend() === name) return true
+              const selected = await tf.setBackend(name)
+              await tf.ready()
+              return selected
+            },
+            catch: (cause) => new BackendUnavailableError({ backend: name, message: `tfjs could not initialise the ${name} backend: ${String(cause)}` })
+          })
+          if (!ok || tf.getBackend() !== name) {
+            return yield* new BackendUnavailableError({ backend: name, message: `tfjs could not initialise the ${name} backend` })
+          }
+        }).pipe(Effect.onError(() => release))
         return TensorBackend.of({ name, version: tf.version_core, numTensors: () => tf.memory().numTensors })
       }),
       () =>
