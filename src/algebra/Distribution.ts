@@ -330,6 +330,62 @@ export const fisherOutputs = (
 }
 
 /**
+ * The Fisher metric of the outputs factored through a fixed linear map: `M_i = Rᵀ N_i R` with
+ * `R` an `[r, outputSize]` row-major map and `N_i` the metric of the reduced outputs `y = R z`.
+ *
+ * Categorical over K actions: the probabilities depend on the logits only through their
+ * differences, so `R = [I_{K−1} | −1]` (`y_k = z_k − z_K`, r = K − 1) and
+ * `N = diag(p̃) − p̃ p̃ᵀ` with `p̃ = (p_1, …, p_{K−1})`. Gaussian: `R = I`, `N = diag(1/σ²)`.
+ *
+ * A Fisher-vector product through the reduced outputs touches r numbers per sample instead of
+ * `outputSize`, which is what makes {@link Mlp}'s `Reduced` products pay off for small r.
+ *
+ * @category models
+ */
+export interface ReducedFisher {
+  readonly rank: number
+  /** `R`, `[rank, outputSize]` row-major. */
+  readonly map: Float64Array
+  /** `scale · N_i ẏ_i` for every sample, `[N, rank]`. */
+  apply(outputs: ArrayLike<number>, extra: ArrayLike<number>, tangent: ArrayLike<number>, size: number, scale: number): Float64Array
+}
+
+/**
+ * @category functions
+ */
+export const reducedFisher = (dist: Distribution): ReducedFisher => {
+  if (dist._tag === "DiagGaussian") {
+    const d = dist.dimension
+    const map = new Float64Array(d * d)
+    for (let j = 0; j < d; j++) map[j * d + j] = 1
+    return { rank: d, map, apply: (outputs, extra, tangent, size, scale) => fisherOutputs(dist, outputs, extra, tangent, size, scale) }
+  }
+  const K = dist.n, r = K - 1
+  const map = new Float64Array(r * K)
+  for (let k = 0; k < r; k++) {
+    map[k * K + k] = 1
+    map[k * K + r] = -1
+  }
+  return {
+    rank: r,
+    map,
+    apply: (outputs, _extra, tangent, size, scale) => {
+      const row = new Float64Array(K), u = new Float64Array(size * r)
+      for (let i = 0; i < size; i++) {
+        logSoftmaxRow(outputs, i, K, row)
+        let dot = 0
+        for (let k = 0; k < r; k++) {
+          row[k] = Math.exp(row[k]!)
+          dot += row[k]! * tangent[i * r + k]!
+        }
+        for (let k = 0; k < r; k++) u[i * r + k] = scale * row[k]! * (tangent[i * r + k]! - dot)
+      }
+      return u
+    }
+  }
+}
+
+/**
  * The Fisher metric's block for the extra parameters applied to a tangent of them. For the
  * Gaussian's log-std, `E[(∂ log π/∂s_j)²] = 2` and the cross terms with the mean vanish, so
  * the block is `2 I` whatever the state.

@@ -118,23 +118,33 @@ export const analytic = (options: { readonly damping?: number; readonly subsampl
       const sub = own ? subsampleRows(problem.observations, problem.size, Mlp.inputSize(policy.network), subsampleEvery) : undefined
       const linearization = sub === undefined ? problem.linearization : Mlp.linearize(policy.network, params, sub.rows, sub.size)
       const size = linearization.batchSize
+      // Through the reduced outputs when they are few (a categorical over 2 or 3 actions, a 1-2
+      // dimensional Gaussian): half the large products per Fvp. Otherwise the plain J and Jᵀ.
+      const factor = Distribution.reducedFisher(dist)
+      const reduced = factor.rank <= REDUCED_RANK_LIMIT && policy.network.sizes.length > 2 ? linearization.reduce(factor.map, factor.rank) : undefined
+      const networkProduct = reduced !== undefined
+        ? (v: Float64Array) => reduced.vjp(factor.apply(linearization.outputs, extra, reduced.jvp(v), size, 1 / size))
+        : (v: Float64Array) =>
+          linearization.vjp(Distribution.fisherOutputs(dist, linearization.outputs, extra, linearization.jvp(v), size, 1 / size))
       return {
         dimension: params.length,
         apply: (v) => {
-          const tangent = linearization.jvp(v.subarray(0, netSize))
-          const u = Distribution.fisherOutputs(dist, linearization.outputs, extra, tangent, size, 1 / size)
           const out = new Float64Array(params.length)
-          out.set(linearization.vjp(u))
+          out.set(networkProduct(v.subarray(0, netSize)))
           out.set(Distribution.fisherExtra(dist, v.subarray(netSize)), netSize)
           return addDamping(out, v, damping)
         },
         dispose: () => {
+          reduced?.dispose()
           if (own) linearization.dispose()
         }
       } satisfies Operator
     }
   } as Strategy & { readonly subsampleEvery: number }
 }
+
+/** The largest reduced-output rank for which the analytic Fvp goes through `Mlp.Reduced`. */
+const REDUCED_RANK_LIMIT = 2
 
 /**
  * `∇_θ mean KL(π_old ‖ π_θ)` at θ, by one linearisation and one vector-Jacobian product.

@@ -335,6 +335,15 @@ export const forwardToHost = (network: DeviceNetwork, inputs: tf.Tensor2D): Floa
 export const uploadRows = (rows: ArrayLike<number>, batch: number, width: number): tf.Tensor2D =>
   tf.tensor2d(rows instanceof Float32Array ? rows : Float32Array.from(rows), [batch, width])
 
+const appendOnes = (rows: ArrayLike<number>, batch: number, width: number): Float32Array => {
+  const out = new Float32Array(batch * (width + 1))
+  for (let n = 0; n < batch; n++) {
+    for (let i = 0; i < width; i++) out[n * (width + 1) + i] = rows[n * width + i]!
+    out[n * (width + 1) + width] = 1
+  }
+  return out
+}
+
 const transposeHost = (rows: ArrayLike<number>, batch: number, width: number, onesRow: boolean): Float32Array => {
   const out = new Float32Array((width + (onesRow ? 1 : 0)) * batch)
   for (let n = 0; n < batch; n++) for (let i = 0; i < width; i++) out[i * batch + n] = rows[n * width + i]!
@@ -362,6 +371,32 @@ export interface Linearization {
   jvp(tangent: ArrayLike<number>): Float32Array
   /** `Jᵀ c = Σ_n (∂z_L,n/∂θ)ᵀ c_n` for an output cotangent `c` `[N, n_L]` (a sum, not a mean). */
   vjp(cotangent: ArrayLike<number>): Float64Array
+  /**
+   * The Jacobian of the reduced outputs `y = R z` (R an `[r, n_L]` row-major map), with the
+   * sensitivities `Ψ_l = ∂y/∂z_l` of every hidden layer cached: each product then costs one
+   * matMul per layer instead of two (see {@link Reduced}). Owned by the caller.
+   */
+  reduce(map: ArrayLike<number>, rank: number): Reduced
+  dispose(): void
+}
+
+/**
+ * Products with the Jacobian of reduced outputs `y = R z` (`[N, r]`), for small r.
+ *
+ * With the per-sample sensitivities `Ψ_l,k = ∂y_k/∂z_l` of every hidden pre-activation cached
+ * once, `J_y v = t_L Rᵀ + Σ_l rowsum(t_l ⊙ Ψ_l,k)` where `t_l` is the tangent of layer l's own
+ * parameters, and the weight gradient of hidden layer l is `h_{l−1}ᵀ (Σ_k u_k ⊙ Ψ_l,k)`. No
+ * tangent or cotangent travels through the weight matrices, which halves the large products of
+ * a Fisher-vector product when r is 1 or 2 (a categorical over 2 or 3 actions: r = K − 1).
+ *
+ * @category models
+ */
+export interface Reduced {
+  readonly rank: number
+  /** `J_y v`, `[N, r]`. */
+  jvp(tangent: ArrayLike<number>): Float32Array
+  /** `J_yᵀ u = Jᵀ (u R)` for `u` `[N, r]`. */
+  vjp(cotangent: ArrayLike<number>): Float64Array
   dispose(): void
 }
 
@@ -370,10 +405,12 @@ export interface Linearization {
  *
  * **Layouts.** A weight gradient `h_{l−1}ᵀ δ_l` contracts over the batch, so one operand must
  * be feature-major; transposing on the device costs more than a matMul, so none is done:
- * `[xᵀ; 1]` is built on the host, the first hidden layer is also evaluated feature-major
- * (one fused call on `[xᵀ; 1]`), deeper hidden layers feature-major by their own product,
- * and the output layer's gradient is taken as `(δ_Lᵀ s_{L−1})ᵀ` with `δ_Lᵀ` uploaded from the
- * host. tanh′ is cached as `s (1 − s)`, its factor 4 folded into the uploaded weights.
+ * `[xᵀ; 1]` is built on the host, hidden layers other than the last are also evaluated
+ * feature-major, and the output layer's gradient is taken as `(δ_Lᵀ s_{L−1})ᵀ` with `δ_Lᵀ`
+ * transposed on the host. A constant unit — an extra row (or column) with zero weights and
+ * pre-activation 40, whose sigmoid is exactly 1 in float32 — appends the ones that carry bias
+ * gradients, so no bias needs a broadcast (a broadcast along the last axis costs ~25× a
+ * same-shape op on wasm). tanh′ is cached as `s (1 − s)`, its factor 4 folded into weights.
  *
  * @category kernels
  */
@@ -390,43 +427,34 @@ export const linearize = (spec: Spec, theta: ArrayLike<number>, inputs: ArrayLik
   const x = keep(uploadRows(inputs, batch, n0))
   // [xᵀ; 1]: feature-major input with a ones row, so one product gives ∂W₁ and ∂b₁.
   const xTa = keep(tf.tensor2d(transposeHost(inputs, batch, n0, true), [n0 + 1, batch]))
-  const onesRow = keep(tf.ones([1, batch]) as tf.Tensor2D)
   // 4 W_lᵀ, for cotangents leaving layer l through its input activations (l ≥ 2).
   const wT4 = layers.map((layer, l) => (l === 0 ? undefined : keep(scaledWeights(theta, offset, layer, 4, true))))
+  const fused = layers.map((layer, l) => fusedLayer(theta, offset, layer, l === 0, l < L - 1))
 
-  // Per hidden layer: s (sample-major), sT (feature-major, for the next layer's weight
-  // gradient when that layer is not the output), q = s (1 − s) = tanh′/4.
-  const s: Array<tf.Tensor2D> = [], sT: Array<tf.Tensor2D | undefined> = [], q: Array<tf.Tensor2D> = []
-  let a: tf.Tensor2D = x
-  for (let l = 0; l < L - 1; l++) {
-    const layer = network.layers[l]!
-    const sl = keep(affine(a, layer.fusedW, layer.fusedB, true))
-    s.push(sl)
-    q.push(keep(tf.tidy(() => tf.mul(sl, tf.sub(1, sl)) as tf.Tensor2D)))
-    if (l + 1 < L - 1) {
-      // The feature-major copy of s_l, from the feature-major input of layer l.
-      const fused = fusedLayer(theta, offset, layers[l]!, l === 0, true)
-      const { fanIn, fanOut } = layers[l]!
-      if (l === 0) {
-        // [W'ᵀ | b'] [xᵀ; 1] through a sigmoid, in one call.
-        const wb = new Float32Array(fanOut * (fanIn + 1))
-        for (let j = 0; j < fanOut; j++) {
-          for (let i = 0; i < fanIn; i++) wb[j * (fanIn + 1) + i] = fused.w[i * fanOut + j]!
-          wb[j * (fanIn + 1) + fanIn] = fused.b[j]!
-        }
-        sT.push(keep(tf.tidy(() => tf.fused.matMul({ a: tf.tensor2d(wb, [fanOut, fanIn + 1]), b: xTa, activation: "sigmoid" }) as tf.Tensor2D)))
-      } else {
-        const wT = new Float32Array(fanIn * fanOut)
-        for (let i = 0; i < fanIn; i++) for (let j = 0; j < fanOut; j++) wT[j * fanIn + i] = fused.w[i * fanOut + j]!
-        const previous = sT[l - 1]!
-        sT.push(keep(tf.tidy(() =>
-          tf.sigmoid(tf.add(tf.matMul(tf.tensor2d(wT, [fanOut, fanIn]), previous), tf.tensor2d(fused.b, [fanOut, 1]))) as tf.Tensor2D
-        )))
-      }
-    } else {
-      sT.push(undefined)
+  // Hidden layer h evaluated feature-major from `inputT` ([fanIn + 1, N], ones last): `[sᵀ; 1]`
+  // with the constant unit when `unit`, else `sᵀ`.
+  const featureMajor = (h: number, inputT: tf.Tensor2D, unit: boolean): tf.Tensor2D => {
+    const { fanIn, fanOut } = layers[h]!
+    const rows = fanOut + (unit ? 1 : 0)
+    const w = new Float32Array(rows * (fanIn + 1))
+    for (let j = 0; j < fanOut; j++) {
+      for (let i = 0; i < fanIn; i++) w[j * (fanIn + 1) + i] = fused[h]!.w[i * fanOut + j]!
+      w[j * (fanIn + 1) + fanIn] = fused[h]!.b[j]!
     }
-    a = sl
+    if (unit) w[fanOut * (fanIn + 1) + fanIn] = 40
+    return tf.tidy(() => tf.fused.matMul({ a: tf.tensor2d(w, [rows, fanIn + 1]), b: inputT, activation: "sigmoid" }) as tf.Tensor2D)
+  }
+
+  // Per hidden layer h: s_h (sample-major), q_h = s_h (1 − s_h) = tanh′/4, and for h ≤ L − 3
+  // sTa_h = [s_hᵀ; 1] (feature-major, the input of the next layer's weight gradient).
+  const s: Array<tf.Tensor2D> = [], q: Array<tf.Tensor2D> = [], sTa: Array<tf.Tensor2D> = []
+  let a: tf.Tensor2D = x
+  for (let h = 0; h < L - 1; h++) {
+    const sh = keep(affine(a, network.layers[h]!.fusedW, network.layers[h]!.fusedB, true))
+    s.push(sh)
+    q.push(keep(tf.tidy(() => tf.mul(sh, tf.sub(1, sh)) as tf.Tensor2D)))
+    if (h < L - 2) sTa.push(keep(featureMajor(h, h === 0 ? xTa : sTa[h - 1]!, true)))
+    a = sh
   }
   const last = network.layers[L - 1]!
   const outputs = readAndDispose(affine(a, last.fusedW, last.fusedB, false))
@@ -437,10 +465,10 @@ export const linearize = (spec: Spec, theta: ArrayLike<number>, inputs: ArrayLik
 
   // The tangent of layer l's own parameters in sigmoid space (module doc): for l ≥ 2,
   // h_{l−1} Ẇ_l + ḃ_l = s_{l−1} (2Ẇ_l) + (ḃ_l − 1ᵀẆ_l).
-  const tangentLayer = (v: ArrayLike<number>, l: number) => {
+  const tangentLayerHost = (v: ArrayLike<number>, l: number) => {
     const { fanIn, fanOut, weightOffset, biasOffset } = layers[l]!
     const scale = l === 0 ? 1 : 2
-    const w = new Float32Array(fanIn * fanOut)
+    const w = new Float64Array(fanIn * fanOut)
     const b = new Float64Array(fanOut)
     for (let j = 0; j < fanOut; j++) b[j] = v[biasOffset + j]!
     for (let i = 0; i < fanIn; i++) {
@@ -450,7 +478,12 @@ export const linearize = (spec: Spec, theta: ArrayLike<number>, inputs: ArrayLik
         if (l > 0) b[j] = b[j]! - vij
       }
     }
-    return { w: tf.tensor2d(w, [fanIn, fanOut]), b: tf.tensor1d(Float32Array.from(b)) }
+    return { w, b }
+  }
+  const tangentLayer = (v: ArrayLike<number>, l: number) => {
+    const { fanIn, fanOut } = layers[l]!
+    const t = tangentLayerHost(v, l)
+    return { w: tf.tensor2d(Float32Array.from(t.w), [fanIn, fanOut]), b: tf.tensor1d(Float32Array.from(t.b)) }
   }
 
   const jvp = (tangent: ArrayLike<number>): Float32Array => {
@@ -468,43 +501,185 @@ export const linearize = (spec: Spec, theta: ArrayLike<number>, inputs: ArrayLik
     return readAndDispose(result)
   }
 
+  // Writes layer l's gradient into `grad` from its weight product g: for hidden layers (and a
+  // network without hidden layers) g = [aᵀδ; 1ᵀδ], [fanIn + 1, fanOut] (`transposed`: its
+  // transpose); for the output layer of a deeper network g = (δ_Lᵀ s_{L−1}), [fanOut, fanIn],
+  // and the bias gradient is summed on the host from the output cotangent c.
+  // In sigmoid space (h = 2s − 1, layers l ≥ 2) ∂W = 2 sᵀδ − 1 (1ᵀδ)ᵀ.
+  const writeLayer = (grad: Float64Array, l: number, g: Float32Array, transposed: boolean, c: Float32Array): void => {
+    const { fanIn, fanOut, weightOffset, biasOffset } = layers[l]!
+    const output = l === L - 1 && L > 1
+    const at = (i: number, j: number) =>
+      output ? g[j * fanIn + i]! : transposed ? g[j * (fanIn + 1) + i]! : g[i * fanOut + j]!
+    const bias = new Float64Array(fanOut)
+    if (output) for (let n = 0; n < batch; n++) for (let j = 0; j < fanOut; j++) bias[j] = bias[j]! + c[n * fanOut + j]!
+    else for (let j = 0; j < fanOut; j++) bias[j] = at(fanIn, j)
+    grad.set(bias, biasOffset)
+    for (let i = 0; i < fanIn; i++) {
+      for (let j = 0; j < fanOut; j++) grad[weightOffset + i * fanOut + j] = l === 0 ? at(i, j) : 2 * at(i, j) - bias[j]!
+    }
+  }
+
+  // The output layer's weight product for cotangent c: [xᵀ; 1] c without hidden layers, else
+  // δ_Lᵀ s_{L−1} with δ_Lᵀ transposed on the host.
+  const outputProduct = (c: Float32Array): tf.Tensor2D =>
+    L === 1 ? tf.matMul(xTa, tf.tensor2d(c, [batch, nL])) : tf.matMul(tf.tensor2d(transposeHost(c, batch, nL, false), [nL, batch]), s[L - 2]!)
+
   const vjp = (cotangent: ArrayLike<number>): Float64Array => {
-    const grad = new Float64Array(parameterCount(spec))
     const c = cotangent instanceof Float32Array ? cotangent : Float32Array.from(cotangent)
-    // Per layer: the weight-gradient product, and the bias gradient 1ᵀδ where it is separate.
-    const pieces = tf.tidy(() => {
-      const weights: Array<tf.Tensor2D> = new Array(L), biases: Array<tf.Tensor2D | undefined> = new Array(L)
+    const products = tf.tidy(() => {
+      const weights: Array<tf.Tensor2D> = new Array(L)
+      weights[L - 1] = outputProduct(c)
       let delta = tf.tensor2d(c, [batch, nL])
-      for (let l = L - 1; l >= 0; l--) {
-        if (l === 0) weights[l] = tf.matMul(xTa, delta)
-        else if (l === L - 1) weights[l] = tf.matMul(tf.tensor2d(transposeHost(c, batch, nL, false), [nL, batch]), s[l - 1]!)
-        else {
-          weights[l] = tf.matMul(sT[l - 1]!, delta)
-          biases[l] = tf.matMul(onesRow, delta)
-        }
-        if (l > 0) delta = tf.mul(tf.matMul(delta, wT4[l]!), q[l - 1]!) as tf.Tensor2D
+      for (let l = L - 1; l > 0; l--) {
+        delta = tf.mul(tf.matMul(delta, wT4[l]!), q[l - 1]!) as tf.Tensor2D
+        weights[l - 1] = tf.matMul(l === 1 ? xTa : sTa[l - 2]!, delta)
       }
-      return { weights, biases }
+      return weights
     })
-    for (let l = 0; l < L; l++) {
-      const { fanIn, fanOut, weightOffset, biasOffset } = layers[l]!
-      const g = readAndDispose(pieces.weights[l]!)
-      const bias = new Float64Array(fanOut)
-      if (l === 0) for (let j = 0; j < fanOut; j++) bias[j] = g[fanIn * fanOut + j]!
-      else if (l === L - 1) for (let n = 0; n < batch; n++) for (let j = 0; j < fanOut; j++) bias[j] = bias[j]! + c[n * fanOut + j]!
-      else bias.set(readAndDispose(pieces.biases[l]!))
-      grad.set(bias, biasOffset)
-      // ∂W = aᵀδ for the first layer; in sigmoid space (h = 2s − 1) ∂W = 2 sᵀδ − 1 (1ᵀδ)ᵀ.
-      // The output layer's product is transposed: g = δ_Lᵀ s_{L−1}, [fanOut, fanIn].
-      const transposed = l > 0 && l === L - 1
-      for (let i = 0; i < fanIn; i++) {
-        for (let j = 0; j < fanOut; j++) {
-          const p = transposed ? g[j * fanIn + i]! : g[i * fanOut + j]!
-          grad[weightOffset + i * fanOut + j] = l === 0 ? p : 2 * p - bias[j]!
+    const grad = new Float64Array(parameterCount(spec))
+    for (let l = 0; l < L; l++) writeLayer(grad, l, readAndDispose(products[l]!), false, c)
+    return grad
+  }
+
+  const reduce = (map: ArrayLike<number>, rank: number): Reduced => {
+    if (L < 2) throw new RangeError("Mlp.linearize(…).reduce: the network needs a hidden layer")
+    const out = layers[L - 1]!
+    const top = L - 2
+    // m[i, k] = Σ_j w(i, j) R[k, j]: products with Rᵀ.
+    const timesRT = (w: (i: number, j: number) => number, rows: number) => {
+      const m = new Float64Array(rows * rank)
+      for (let i = 0; i < rows; i++) {
+        for (let k = 0; k < rank; k++) {
+          let sum = 0
+          for (let j = 0; j < nL; j++) sum += w(i, j) * map[k * nL + j]!
+          m[i * rank + k] = sum
         }
+      }
+      return m
+    }
+    const cached: Array<tf.Tensor> = []
+    const hold = <T extends tf.Tensor>(t: T): T => {
+      cached.push(t)
+      return t
+    }
+    // The sensitivities Ψ_h,k = ∂y_k/∂z_h of the hidden pre-activations. Feature-major Ψ_hᵀ
+    // ([n_h, N], plus a zero row for the constant unit when h < top) serve the vjp, where the
+    // fresh operand (δ_hᵀ) is then on the left of the large product: a fresh right operand with
+    // K = N rows is repacked on every call. Sample-major Ψ_h serve the jvp for h ≥ 1; layer 0
+    // is handled on the host through [x, 1], which has only n₀ + 1 columns.
+    const onesN = hold(tf.ones([1, batch]) as tf.Tensor2D)
+    const sTtop = hold(featureMajor(top, top === 0 ? xTa : sTa[top - 1]!, false))
+    const qTop = hold(tf.tidy(() => tf.mul(sTtop, tf.sub(1, sTtop)) as tf.Tensor2D))
+    const cWR = timesRT((i, j) => theta[offset + out.weightOffset + i * nL + j]!, out.fanIn)
+    const psiT: Array<Array<tf.Tensor2D>> = [], psi: Array<Array<tf.Tensor2D>> = []
+    psiT[top] = [], psi[top] = []
+    for (let k = 0; k < rank; k++) {
+      const c4 = Float32Array.from({ length: out.fanIn }, (_, i) => 4 * cWR[i * rank + k]!)
+      psiT[top]!.push(hold(tf.tidy(() => tf.mul(tf.matMul(tf.tensor2d(c4, [out.fanIn, 1]), onesN), qTop) as tf.Tensor2D)))
+      if (top >= 1) psi[top]!.push(hold(tf.tidy(() => tf.mul(q[top]!, tf.tensor2d(c4, [1, out.fanIn])) as tf.Tensor2D)))
+    }
+    for (let h = top - 1; h >= 0; h--) {
+      // Ψ_hᵀ = (4 W_{h+1} Ψ_{h+1}ᵀ) ⊙ q_hᵀ, with W padded by a zero row for the unit of layer h
+      // and a zero column for the unit row of Ψ_{h+1}ᵀ (if it has one).
+      const { fanIn, fanOut, weightOffset } = layers[h + 1]!
+      const cols = fanOut + (h + 1 < top ? 1 : 0)
+      const w4 = new Float32Array((fanIn + 1) * cols)
+      for (let i = 0; i < fanIn; i++) for (let j = 0; j < fanOut; j++) w4[i * cols + j] = 4 * theta[offset + weightOffset + i * fanOut + j]!
+      const qTa = hold(tf.tidy(() => tf.mul(sTa[h]!, tf.sub(1, sTa[h]!)) as tf.Tensor2D))
+      psiT[h] = psiT[h + 1]!.map((p) => hold(tf.tidy(() => tf.mul(tf.matMul(tf.tensor2d(w4, [fanIn + 1, cols]), p), qTa) as tf.Tensor2D)))
+      if (h >= 1) psi[h] = psi[h + 1]!.map((p) => hold(tf.tidy(() => tf.mul(tf.matMul(p, wT4[h + 1]!), q[h]!) as tf.Tensor2D)))
+    }
+    // [s_h, 1] sample-major for h < top: the right operand of hidden layer h + 1's gradient.
+    const sa: Array<tf.Tensor2D> = []
+    for (let h = 0; h < top; h++) {
+      const { fanIn, fanOut } = layers[h]!
+      const w = new Float32Array(fanIn * (fanOut + 1)), b = new Float32Array(fanOut + 1)
+      for (let i = 0; i < fanIn; i++) for (let j = 0; j < fanOut; j++) w[i * (fanOut + 1) + j] = fused[h]!.w[i * fanOut + j]!
+      b.set(fused[h]!.b)
+      b[fanOut] = 40
+      const input = h === 0 ? x : s[h - 1]!
+      sa.push(hold(tf.tidy(() => affine(input, tf.tensor2d(w, [fanIn, fanOut + 1]), tf.tensor1d(b), true))))
+    }
+    // Columns of ones to spread a row uᵀ over a layer's width by an outer product (created
+    // here, outside any tidy, since they live as long as the reduction).
+    const onesColumns = psiT.map((ps) => hold(tf.ones([ps[0]!.shape[0], 1]) as tf.Tensor2D))
+    const xa = appendOnes(inputs, batch, n0)
+    const width0 = layers[0]!.fanOut + (top > 0 ? 1 : 0) // rows of Ψ_0ᵀ
+
+    const jvp = (tangent: ArrayLike<number>): Float32Array => {
+      // Layer 0's own tangent on the host: ẏ_k += Σ_m [x, 1]_m (V₀ₐ Ψ_0,kᵀ)_m, V₀ₐ = [V₀; ḃ₀] padded.
+      const t0 = tangentLayerHost(tangent, 0)
+      const v0 = new Float32Array((n0 + 1) * width0)
+      for (let m = 0; m <= n0; m++) for (let j = 0; j < layers[0]!.fanOut; j++) v0[m * width0 + j] = m < n0 ? t0.w[m * layers[0]!.fanOut + j]! : t0.b[j]!
+      const [device, ...layer0] = tf.tidy(() => {
+        const t = tangentLayerHost(tangent, L - 1)
+        const wR = Float32Array.from(timesRT((i, j) => t.w[i * nL + j]!, out.fanIn))
+        const bR = Float32Array.from(timesRT((_, j) => t.b[j]!, 1))
+        let yDot = affine(s[L - 2]!, tf.tensor2d(wR, [out.fanIn, rank]), tf.tensor1d(bR), false)
+        for (let h = 1; h <= top; h++) {
+          const th = tangentLayer(tangent, h)
+          const own = affine(s[h - 1]!, th.w, th.b, false)
+          const columns = psi[h]!.map((p) => tf.sum(tf.mul(own, p), 1, true) as tf.Tensor2D)
+          yDot = tf.add(yDot, rank === 1 ? columns[0]! : tf.concat(columns, 1)) as tf.Tensor2D
+        }
+        const v0t = tf.tensor2d(v0, [n0 + 1, width0])
+        return [yDot, ...psiT[0]!.map((p) => tf.matMul(v0t, p))]
+      })
+      const yDot = readAndDispose(device!)
+      layer0.forEach((product, k) => {
+        const p = readAndDispose(product)
+        for (let n = 0; n < batch; n++) {
+          let sum = 0
+          for (let m = 0; m <= n0; m++) sum += xa[n * (n0 + 1) + m]! * p[m * batch + n]!
+          yDot[n * rank + k] = yDot[n * rank + k]! + sum
+        }
+      })
+      return yDot
+    }
+
+    const vjp = (cotangent: ArrayLike<number>): Float64Array => {
+      // c = u R, the cotangent of the full outputs.
+      const c = new Float32Array(batch * nL)
+      for (let n = 0; n < batch; n++) {
+        for (let j = 0; j < nL; j++) {
+          let sum = 0
+          for (let k = 0; k < rank; k++) sum += cotangent[n * rank + k]! * map[k * nL + j]!
+          c[n * nL + j] = sum
+        }
+      }
+      const products = tf.tidy(() => {
+        const weights: Array<tf.Tensor2D> = new Array(L)
+        weights[L - 1] = outputProduct(c)
+        const rows = Array.from({ length: rank }, (_, k) => tf.tensor2d(Float32Array.from({ length: batch }, (_, n) => cotangent[n * rank + k]!), [1, batch]))
+        for (let h = top; h >= 1; h--) {
+          // δ_hᵀ = Σ_k Ψ_h,kᵀ ⊙ (1 u_kᵀ); the product δ_hᵀ [s_{h−1}, 1] holds ∂W_hᵀ and ∂b_h.
+          const ones = onesColumns[h]!
+          const terms = psiT[h]!.map((p, k) => tf.mul(tf.matMul(ones, rows[k]!), p) as tf.Tensor2D)
+          weights[h] = tf.matMul(terms.length === 1 ? terms[0]! : (tf.addN(terms) as tf.Tensor2D), sa[h - 1]!)
+        }
+        // Layer 0: Σ_k Ψ_0,kᵀ (u_k ⊙ [x, 1]), with u_k ⊙ [x, 1] formed on the host.
+        const terms = psiT[0]!.map((p, k) => {
+          const ux = new Float32Array(batch * (n0 + 1))
+          for (let n = 0; n < batch; n++) for (let m = 0; m <= n0; m++) ux[n * (n0 + 1) + m] = cotangent[n * rank + k]! * xa[n * (n0 + 1) + m]!
+          return tf.matMul(p, tf.tensor2d(ux, [batch, n0 + 1])) as tf.Tensor2D
+        })
+        weights[0] = terms.length === 1 ? terms[0]! : (tf.addN(terms) as tf.Tensor2D)
+        return weights
+      })
+      const grad = new Float64Array(parameterCount(spec))
+      for (let l = 0; l < L; l++) writeLayer(grad, l, readAndDispose(products[l]!), l < L - 1, c)
+      return grad
+    }
+
+    return {
+      rank,
+      jvp,
+      vjp,
+      dispose: () => {
+        for (const t of cached) t.dispose()
       }
     }
-    return grad
   }
 
   return {
@@ -513,6 +688,7 @@ export const linearize = (spec: Spec, theta: ArrayLike<number>, inputs: ArrayLik
     outputs,
     jvp,
     vjp,
+    reduce,
     dispose: () => {
       network.dispose()
       for (const t of owned) t.dispose()

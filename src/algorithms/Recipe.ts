@@ -15,6 +15,7 @@ import type * as Advantage from "../algebra/Advantage.ts"
 import type * as ConjugateGradient from "../algebra/ConjugateGradient.ts"
 import type * as Fisher from "../algebra/Fisher.ts"
 import type * as LineSearch from "../algebra/LineSearch.ts"
+import type * as Normalize from "../algebra/Normalize.ts"
 import type * as Surrogate from "../algebra/Surrogate.ts"
 import type * as Critic from "./Critic.ts"
 
@@ -38,6 +39,8 @@ export interface NaturalGradient {
   readonly valueHiddenSizes: ReadonlyArray<number>
   /** Initial log-std of a Gaussian policy (unused for discrete actions). */
   readonly initialLogStd: number
+  /** How observations are normalised before the policy and value networks see them. */
+  readonly observations: Normalize.Observation
   readonly advantage: Advantage.Estimator
   readonly objective: Surrogate.Objective
   readonly fisher: Fisher.Strategy

@@ -15,6 +15,7 @@
 import * as Distribution from "../algebra/Distribution.ts"
 import * as Key from "../algebra/Key.ts"
 import * as Mlp from "../algebra/Mlp.ts"
+import * as Normalize from "../algebra/Normalize.ts"
 import * as Policy from "../algebra/Policy.ts"
 import type * as Env from "../envs/Env.ts"
 
@@ -27,7 +28,11 @@ import type * as Env from "../envs/Env.ts"
 export interface State {
   readonly envs: ReadonlyArray<Env.Env>
   readonly envKey: Key.Key
-  /** `[numEnvs, observationSize]`: the observation each env will act on next. */
+  /** How observations are normalised before the networks see them. */
+  readonly normalizer: Normalize.Observation
+  /** The running observation statistics (updated with every raw observation collected). */
+  stats: Normalize.Stats
+  /** `[numEnvs, observationSize]`: the raw observation each env will act on next. */
   readonly observations: Float32Array
   readonly episodeReturns: Float64Array
   readonly episodeLengths: Float64Array
@@ -43,7 +48,7 @@ export interface Batch {
   readonly numSteps: number
   readonly numEnvs: number
   readonly size: number
-  /** `[size, observationSize]`. */
+  /** `[size, observationSize]`, normalised as the policy saw them. */
   readonly observations: Float32Array
   /** `[size, actionSize]`. */
   readonly actions: Float64Array
@@ -68,18 +73,27 @@ export interface Batch {
 const resetKey = (envKey: Key.Key, env: number, episode: number): Key.Key => Key.foldIn(Key.foldIn(envKey, env), episode)
 
 /**
- * Creates `numEnvs` environments with `makeEnv` and starts each one's first episode.
+ * Creates `numEnvs` environments with `makeEnv` and starts each one's first episode. The
+ * first observations enter the running statistics, as in SB3's `VecNormalize.reset`.
  *
  * @category constructors
  */
-export const init = (makeEnv: (index: number) => Env.Env, numEnvs: number, envKey: Key.Key): State => {
+export const init = (
+  makeEnv: (index: number) => Env.Env,
+  numEnvs: number,
+  envKey: Key.Key,
+  normalizer: Normalize.Observation = Normalize.identity()
+): State => {
   const envs = Array.from({ length: numEnvs }, (_, e) => makeEnv(e))
   const width = envs[0]!.observationSpace.low.length
   const observations = new Float32Array(numEnvs * width)
   envs.forEach((env, e) => observations.set(env.reset({ key: resetKey(envKey, e, 0) }), e * width))
+  const stats = Normalize.init(width)
   return {
     envs,
     envKey,
+    normalizer,
+    stats: normalizer._tag === "Identity" ? stats : Normalize.update(stats, observations, numEnvs, width),
     observations,
     episodeReturns: new Float64Array(numEnvs),
     episodeLengths: new Float64Array(numEnvs),
@@ -110,14 +124,21 @@ export const collect = (state: State, policy: Policy.Spec, params: Float64Array,
   const terminations = new Uint8Array(size)
   const truncations = new Uint8Array(size)
   const bootstrapIndex = new Int32Array(size).fill(-1)
+  // Bootstrap rows are raw until the step's statistics are known; `pendingFinal` holds the
+  // final observations of this step's truncated episodes.
   const bootstrapRows: Array<Float32Array> = []
+  const pendingFinal: Array<number> = []
   const episodeReturns: Array<number> = [], episodeLengths: Array<number> = []
   const outputs = new Float64Array(numEnvs * outputSize)
   const stepActions = new Float64Array(numEnvs * actionSize)
 
+  const normalizing = state.normalizer._tag !== "Identity"
+  const inputs = new Float32Array(numEnvs * width)
+  const normalized = (raw: Float32Array, rows: number) => Normalize.apply(state.normalizer, state.stats, raw, rows, width)
   for (let t = 0; t < stepsPerEnv; t++) {
-    observations.set(state.observations, t * numEnvs * width)
-    Mlp.forwardHost(policy.network, params, state.observations, numEnvs, outputs)
+    Normalize.apply(state.normalizer, state.stats, state.observations, numEnvs, width, inputs)
+    observations.set(inputs, t * numEnvs * width)
+    Mlp.forwardHost(policy.network, params, inputs, numEnvs, outputs)
     for (let e = 0; e < numEnvs; e++) {
       const row = t * numEnvs + e
       Distribution.sampleInto(dist, Key.foldIn(rolloutKey, row), outputs, extra, e, stepActions)
@@ -133,6 +154,7 @@ export const collect = (state: State, policy: Policy.Spec, params: Float64Array,
       if (step.terminated || step.truncated) {
         if (step.truncated && !step.terminated) {
           bootstrapIndex[row] = bootstrapRows.length
+          pendingFinal.push(bootstrapRows.length)
           bootstrapRows.push(step.observation.slice())
         }
         episodeReturns.push(state.episodeReturns[e]!)
@@ -146,13 +168,18 @@ export const collect = (state: State, policy: Policy.Spec, params: Float64Array,
         state.observations.set(step.observation, e * width)
       }
     }
+    // As SB3's VecNormalize.step: the statistics see the new observations (after resets), and
+    // the final observations of truncated episodes are normalised with the updated statistics.
+    if (normalizing) state.stats = Normalize.update(state.stats, state.observations, numEnvs, width)
+    for (const b of pendingFinal) bootstrapRows[b] = normalized(bootstrapRows[b]!, 1)
+    pendingFinal.length = 0
   }
   // Each env's next observation after the batch, for rows of the last step that did not end.
   for (let e = 0; e < numEnvs; e++) {
     const row = (stepsPerEnv - 1) * numEnvs + e
     if (terminations[row] === 0 && truncations[row] === 0) {
       bootstrapIndex[row] = bootstrapRows.length
-      bootstrapRows.push(state.observations.slice(e * width, (e + 1) * width))
+      bootstrapRows.push(normalized(state.observations.subarray(e * width, (e + 1) * width), 1))
     }
   }
   const bootstrapObservations = new Float32Array(bootstrapRows.length * width)

@@ -141,7 +141,7 @@ const keys = (seed: number) => {
 export const initialState = (run: Run): TrainingState => {
   const { recipe } = run
   const k = keys(run.seed)
-  const rollout = Rollout.init(() => run.makeEnv(), recipe.numEnvs, k.envs)
+  const rollout = Rollout.init(() => run.makeEnv(), recipe.numEnvs, k.envs, recipe.observations)
   const policy = policyFor(recipe, rollout.envs[0]!)
   const value = Mlp.make({ inputSize: rollout.envs[0]!.observationSpace.low.length, hiddenSizes: recipe.valueHiddenSizes, outputSize: 1 })
   const valueParams = Mlp.initialize(k.value, value, { hidden: Math.SQRT2, output: 1 })

@@ -12,6 +12,7 @@ import * as Advantage from "../algebra/Advantage.ts"
 import * as ConjugateGradient from "../algebra/ConjugateGradient.ts"
 import * as Fisher from "../algebra/Fisher.ts"
 import * as LineSearch from "../algebra/LineSearch.ts"
+import * as Normalize from "../algebra/Normalize.ts"
 import * as Surrogate from "../algebra/Surrogate.ts"
 import * as Critic from "./Critic.ts"
 import type * as Recipe from "./Recipe.ts"
@@ -32,6 +33,7 @@ export const recipe: Recipe.NaturalGradient = {
   policyHiddenSizes: [64, 64],
   valueHiddenSizes: [64, 64],
   initialLogStd: 0,
+  observations: Normalize.identity(),
   advantage: Advantage.normalized(Advantage.gae({ gamma: 0.99, lambda: 0.97 })),
   objective: Surrogate.importanceSampled(),
   fisher: Fisher.analytic({ damping: 0.1 }),
@@ -41,15 +43,13 @@ export const recipe: Recipe.NaturalGradient = {
 }
 
 /**
- * Tuned settings per environment, as rl-baselines3-zoo's `hyperparams/trpo.yml`, for the
- * environments where the zoo has them.
- *
- * - CartPole-v1: 2 envs × 512 steps, GAE λ 0.98, CG damping 1e-3 with 15 iterations, critic
- *   20 epochs of minibatches of 512.
+ * rl-baselines3-zoo's settings (`hyperparams/trpo.yml`) where the zoo has them. CartPole-v1:
+ * 2 envs × 512 steps, GAE λ 0.98, CG damping 1e-3 with sb3-contrib's 15 iterations, critic
+ * Adam 1e-3 for 20 epochs of minibatches of 512. `npm run bench` times training with these.
  *
  * @category recipes
  */
-export const tuned: Readonly<Record<string, Recipe.NaturalGradient>> = {
+export const zoo: Readonly<Record<string, Recipe.NaturalGradient>> = {
   "CartPole-v1": {
     ...recipe,
     numEnvs: 2,
@@ -58,6 +58,27 @@ export const tuned: Readonly<Record<string, Recipe.NaturalGradient>> = {
     fisher: Fisher.analytic({ damping: 1e-3 }),
     solver: ConjugateGradient.make({ maxIterations: 15, residualTolerance: 1e-10 }),
     critic: Critic.adam({ learningRate: 1e-3, epochs: 20, minibatchSize: 512 })
+  }
+}
+
+/**
+ * trustregion's tuned settings per environment: the zoo's, changed where a seed sweep showed
+ * that the rolling mean of the training episodes needed it (docs/results.md).
+ *
+ * - CartPole-v1: the zoo's batch, damping and CG iterations, plus running observation
+ *   normalisation, GAE λ 0.95, δ 0.015 and critic Adam 3e-3 (20 epochs of 512). Over seeds 0–9
+ *   every run's 100-episode mean return reached 475 within 100 000 steps; with the zoo's
+ *   settings 4 of 10 did.
+ *
+ * @category recipes
+ */
+export const tuned: Readonly<Record<string, Recipe.NaturalGradient>> = {
+  "CartPole-v1": {
+    ...zoo["CartPole-v1"]!,
+    observations: Normalize.running(),
+    advantage: Advantage.normalized(Advantage.gae({ gamma: 0.99, lambda: 0.95 })),
+    step: LineSearch.backtracking({ maxKl: 0.015, backtrackRatio: 0.8, maxBacktracks: 10 }),
+    critic: Critic.adam({ learningRate: 3e-3, epochs: 20, minibatchSize: 512 })
   }
 }
 

@@ -143,7 +143,11 @@ export const runTrain = (config: TrainConfig, options: { readonly force: boolean
         const state = last.value.state
         yield* fs.writeFileString(
           path.join(config.out, "policy.json"),
-          `${JSON.stringify({ policy: state.policy, params: Array.from(state.policyParams) })}\n`
+          `${JSON.stringify({
+            policy: state.policy,
+            params: Array.from(state.policyParams),
+            observations: { normalizer: state.rollout.normalizer, mean: Array.from(state.rollout.stats.mean), variance: Array.from(state.rollout.stats.variance), count: state.rollout.stats.count }
+          })}\n`
         )
         yield* fs.writeFileString(
           path.join(config.out, "value.json"),

@@ -76,6 +76,36 @@ layer(TensorBackend.layerWasm)("Fisher", (it) => {
   }
 
   describe("analytic", () => {
+    it.effect("through the plain J and Jᵀ (a categorical over 4 actions, rank 3) matches the dense Fisher", () =>
+      Effect.sync(() => {
+        const wide = [3, 5, 5, 4]
+        const policy = Policy.make({ observationSize: 3, hiddenSizes: [5, 5], distribution: Distribution.categorical(4) })
+        const params = Dense.randomParameters(Key.make(21), wide, "categorical", 0.7)
+        const observations = Float32Array.from(Key.normals(Key.make(22), N * 3))
+        const dense = Dense.fisher(wide, params, Dense.rows(observations, 3), "categorical")
+        const linearization = Mlp.linearize(policy.network, params, observations, N)
+        const op = Fisher.analytic({ damping: 0 }).prepare({ policy, params, observations, size: N, linearization })
+        const v = Key.normals(Key.make(23), params.length)
+        expect(Dense.relativeError(op.apply(v), Dense.matVec(dense, v))).toBeLessThan(1e-4)
+        op.dispose()
+        linearization.dispose()
+      }))
+
+    it.effect("the reduced path (rank 1) and the plain path agree", () =>
+      Effect.sync(() => {
+        const s = setup("categorical", 31)
+        const linearization = Mlp.linearize(s.policy.network, s.params, s.observations, N)
+        const v = Key.normals(Key.make(32), s.params.length)
+        const reducedOp = Fisher.analytic({ damping: 0 }).prepare({ policy: s.policy, params: s.params, observations: s.observations, size: N, linearization })
+        const reduced = reducedOp.apply(v)
+        reducedOp.dispose()
+        const tangent = linearization.jvp(v)
+        const u = Distribution.fisherOutputs(s.policy.distribution, linearization.outputs, [], tangent, N, 1 / N)
+        const plain = linearization.vjp(u)
+        expect(Dense.relativeError(reduced, plain)).toBeLessThan(1e-5)
+        linearization.dispose()
+      }))
+
     it.effect("adds damping λ v", () =>
       Effect.sync(() => {
         const v = Key.normals(Key.make(8), Dense.parameterCount(sizes, "categorical"))

@@ -1,0 +1,202 @@
+/**
+ * `npm run bench`: the performance figures of issue #2, measured in one process so that their
+ * ratios are comparable on a shared, noisy machine. Prints a table and writes
+ * bench/results/latest.json.
+ *
+ *   npm run bench                 # everything
+ *   npm run bench -- --quick      # fewer repetitions, shorter training run
+ */
+import { Effect, Stream } from "effect"
+import * as fs from "node:fs"
+import * as ConjugateGradient from "../src/algebra/ConjugateGradient.ts"
+import * as Distribution from "../src/algebra/Distribution.ts"
+import * as Fisher from "../src/algebra/Fisher.ts"
+import * as Key from "../src/algebra/Key.ts"
+import * as Mlp from "../src/algebra/Mlp.ts"
+import * as Policy from "../src/algebra/Policy.ts"
+import * as Surrogate from "../src/algebra/Surrogate.ts"
+import * as NaturalGradient from "../src/algorithms/NaturalGradient.ts"
+import type * as Recipe from "../src/algorithms/Recipe.ts"
+import * as Train from "../src/algorithms/Train.ts"
+import * as Trpo from "../src/algorithms/Trpo.ts"
+import * as CartPole from "../src/envs/CartPole.ts"
+import * as Registry from "../src/envs/Registry.ts"
+import * as TensorBackend from "../src/runtime/TensorBackend.ts"
+
+const quick = process.argv.includes("--quick")
+const reps = quick ? 9 : 31
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[sorted.length >> 1]!
+}
+
+/** Median milliseconds of `f` over `n` runs after `warmup` runs. */
+const timeMs = (f: () => void, n = reps, warmup = 5): number => {
+  for (let i = 0; i < warmup; i++) f()
+  const times: Array<number> = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    f()
+    times.push(performance.now() - start)
+  }
+  return median(times)
+}
+
+const rows: Array<{ group: string; name: string; value: number; unit: string; note?: string }> = []
+const row = (group: string, name: string, value: number, unit: string, note?: string) => {
+  rows.push({ group, name, value, unit, ...(note === undefined ? {} : { note }) })
+  console.log(`${group.padEnd(10)} ${name.padEnd(52)} ${value.toPrecision(4).padStart(10)} ${unit}${note === undefined ? "" : `  (${note})`}`)
+}
+
+// -- The policy update at batch 2048 ----------------------------------------------------------------
+
+/** A TRPO update problem as in the issue: a 4→64→64→2 tanh categorical policy on 2048 CartPole-like states. */
+const updateProblem = (N: number) => {
+  const policy = Policy.make({ observationSize: 4, hiddenSizes: [64, 64], distribution: Distribution.categorical(2) })
+  const [pk, ok, ak, vk] = Key.split(Key.make(2048), 4)
+  // A policy some way into training (output gain 1, not the near-uniform 0.01 of initialisation).
+  const params = Policy.initialize(pk!, policy, { hidden: Math.SQRT2, output: 1 })
+  const observations = Float32Array.from(Key.normals(ok!, N * 4), (z, i) => z * [1, 1.5, 0.1, 1][i % 4]!)
+  const actions = Float64Array.from(Key.uniforms(ak!, N), (u) => (u < 0.5 ? 0 : 1))
+  const advantages = Key.normals(vk!, N)
+  return { policy, params, observations, actions, advantages, size: N }
+}
+
+const policyGradient = (p: ReturnType<typeof updateProblem>): { g: Float64Array; linearization: Mlp.Linearization } => {
+  const linearization = Mlp.linearize(p.policy.network, p.params, p.observations, p.size)
+  const batch = Surrogate.makeBatch({ distribution: p.policy.distribution, size: p.size, actions: p.actions, advantages: p.advantages, outputsOld: linearization.outputs, extraOld: [] })
+  const { gradient } = Surrogate.importanceSampled().valueAndGradient(batch, linearization.outputs, [])
+  return { g: linearization.vjp(gradient.outputs), linearization }
+}
+
+const cosine = (a: Float64Array, b: Float64Array): number => {
+  let ab = 0, aa = 0, bb = 0
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!
+    aa += a[i]! * a[i]!
+    bb += b[i]! * b[i]!
+  }
+  return ab / Math.sqrt(aa * bb)
+}
+
+const benchUpdate = () => {
+  const p = updateProblem(2048)
+  const trpo = (overrides: Partial<Recipe.NaturalGradient>): Recipe.NaturalGradient => ({ ...Trpo.recipe, ...overrides })
+  const variants: ReadonlyArray<[string, Recipe.NaturalGradient]> = [
+    ["full batch, CG 10 (default)", trpo({})],
+    ["Fvp on every 5th sample, CG 10", trpo({ fisher: Fisher.analytic({ damping: 0.1, subsampleEvery: 5 }) })],
+    ["full batch, CG 5", trpo({ solver: ConjugateGradient.make({ maxIterations: 5 }) })]
+  ]
+  const times: Record<string, number> = {}
+  for (const [name, recipe] of variants) {
+    times[name] = timeMs(() => NaturalGradient.update(recipe, p))
+    row("update", `TRPO policy update, N=2048, ${name}`, times[name]!, "ms", "median")
+  }
+
+  // Costs relative to one policy-gradient evaluation (forward + objective + backward).
+  const gradientMs = timeMs(() => policyGradient(p).linearization.dispose())
+  row("fvp", "policy gradient evaluation, N=2048", gradientMs, "ms")
+  const { g, linearization } = policyGradient(p)
+  const problem: Fisher.Problem = { policy: p.policy, params: p.params, observations: p.observations, size: p.size, linearization }
+  const v = Key.normals(Key.make(1), g.length)
+  const strategies: ReadonlyArray<[string, Fisher.Strategy, number]> = [
+    ["analytic JᵀMJv", Fisher.analytic(), reps],
+    ["analytic JᵀMJv, every 5th sample", Fisher.analytic({ subsampleEvery: 5 }), reps],
+    ["finite differences of ∇KL", Fisher.finiteDifference(), Math.min(reps, 11)],
+    ["Pearlmutter double backprop (customGrad)", Fisher.pearlmutter(), 5]
+  ]
+  const fvpRatios: Record<string, number> = {}
+  for (const [name, strategy, n] of strategies) {
+    const op = strategy.prepare(problem)
+    const ms = timeMs(() => op.apply(v), n, 2)
+    op.dispose()
+    fvpRatios[name] = ms / gradientMs
+    row("fvp", `one Fvp: ${name}`, ms / gradientMs, "× gradient", `${ms.toFixed(2)} ms`)
+  }
+
+  // Direction quality: cosine to the converged full-batch natural direction (damping 0.1).
+  const exactOp = Fisher.analytic({ damping: 0.1 }).prepare(problem)
+  const exact = ConjugateGradient.solve(exactOp.apply, g, { maxIterations: 200, residualTolerance: 1e-20 }).solution
+  const direction = (strategy: Fisher.Strategy, iterations: number) => {
+    const op = strategy.prepare(problem)
+    const x = ConjugateGradient.solve(op.apply, g, { maxIterations: iterations }).solution
+    op.dispose()
+    return x
+  }
+  const cosines: Record<string, number> = {
+    "plain gradient g": cosine(g, exact),
+    "full batch, CG 10": cosine(direction(Fisher.analytic({ damping: 0.1 }), 10), exact),
+    "full batch, CG 5": cosine(direction(Fisher.analytic({ damping: 0.1 }), 5), exact),
+    "every 5th sample, CG 10": cosine(direction(Fisher.analytic({ damping: 0.1, subsampleEvery: 5 }), 10), exact),
+    "finite differences, CG 10": cosine(direction(Fisher.finiteDifference({ damping: 0.1 }), 10), exact)
+  }
+  for (const [name, c] of Object.entries(cosines)) row("cosine", `to the converged natural direction: ${name}`, c, "")
+  exactOp.dispose()
+  linearization.dispose()
+  return { updateMs: times, gradientMs, fvpRatios, cosines }
+}
+
+// -- Environment and end-to-end training --------------------------------------------------------
+
+const benchEnv = () => {
+  const raw = CartPole.make()
+  const limited = Registry.makeUnsafe(Registry.builtins, "CartPole-v1")
+  const result: Record<string, number> = {}
+  for (const [name, env] of [["CartPole-v1 dynamics", raw], ["CartPole-v1 with TimeLimit 500", limited]] as const) {
+    const steps = quick ? 1_000_000 : 5_000_000
+    const key = Key.make(0)
+    env.reset({ key })
+    let episode = 0
+    const start = performance.now()
+    for (let t = 0; t < steps; t++) {
+      const s = env.step(t & 1)
+      if (s.terminated || s.truncated) env.reset({ key: Key.foldIn(key, ++episode) })
+    }
+    const perSecond = steps / ((performance.now() - start) / 1000)
+    result[name] = perSecond
+    row("env", `${name}, alternating actions, resets`, perSecond, "steps/s")
+  }
+  return result
+}
+
+const benchTraining = Effect.gen(function*() {
+  const totalSteps = quick ? 30_720 : 100_000
+  const recipe = Trpo.zoo["CartPole-v1"]!
+  const zoo: Recipe.NaturalGradient = recipe
+  const backend = yield* TensorBackend.TensorBackend
+  const tensorCounts: Array<number> = []
+  let rss = 0
+  const start = performance.now()
+  const last = yield* Train.reports({ recipe: zoo, makeEnv: () => Registry.makeUnsafe(Registry.builtins, "CartPole-v1"), seed: 0, totalSteps }).pipe(
+    Stream.tap(() =>
+      Effect.sync(() => {
+        tensorCounts.push(backend.numTensors())
+        rss = Math.max(rss, process.memoryUsage().rss)
+      })
+    ),
+    Stream.runLast
+  )
+  const seconds = (performance.now() - start) / 1000
+  const steps = last._tag === "Some" ? last.value.steps : 0
+  row("train", `CartPole-v1 TRPO ${steps} steps, wall`, seconds, "s", "rl-baselines3-zoo settings, in-process, after backend init")
+  row("train", "end-to-end env steps/s of training", steps / seconds, "steps/s")
+  row("train", "peak resident memory", rss / 2 ** 20, "MiB")
+  const flat = tensorCounts.every((n) => n === tensorCounts[0])
+  row("train", "tensor count flat across iterations", flat ? 1 : 0, flat ? "yes" : "NO", `${tensorCounts[0]} tensors`)
+  return { steps, seconds, stepsPerSecond: steps / seconds, peakRssMiB: rss / 2 ** 20, tensorCountFlat: flat }
+})
+
+const program = Effect.gen(function*() {
+  const backend = yield* TensorBackend.TensorBackend
+  console.log(`trustregion bench — backend ${backend.name}, tfjs ${backend.version}, node ${process.version}${quick ? ", quick" : ""}\n`)
+  const update = benchUpdate()
+  const env = benchEnv()
+  const training = yield* benchTraining
+  const results = { backend: backend.name, tfjs: backend.version, node: process.version, quick, update, env, training, rows }
+  fs.mkdirSync(new URL("./results/", import.meta.url), { recursive: true })
+  fs.writeFileSync(new URL("./results/latest.json", import.meta.url), `${JSON.stringify(results, null, 2)}\n`)
+  console.log("\nwrote bench/results/latest.json")
+})
+
+await Effect.runPromise(program.pipe(Effect.provide(TensorBackend.layerWasm)))
