@@ -26,8 +26,9 @@ layer(TensorBackend.layerWasm)("Train", (it) => {
         expect(reports.map((r) => r.steps)).toEqual([256, 512, 768])
         expect(reports.map((r) => r.iteration)).toEqual([1, 2, 3])
         for (let i = 1; i < reports.length; i++) expect(reports[i]!.episodes).toBeGreaterThanOrEqual(reports[i - 1]!.episodes)
+        const maxKl = (recipe.step as unknown as { readonly maxKl: number }).maxKl
         for (const r of reports) {
-          expect(r.kl).toBeLessThanOrEqual(0.01)
+          expect(r.kl).toBeLessThanOrEqual(maxKl)
           expect(r.lineSearchAccepted ? r.kl > 0 : r.kl === 0).toBe(true)
           expect(r.cgIterations).toBeGreaterThan(0)
           expect(r.episodeReturnMean).toBeGreaterThan(0)
@@ -79,8 +80,11 @@ layer(TensorBackend.layerWasm)("Train", (it) => {
 
     it.effect("a finite-difference Fvp gives nearly the same first update as the analytic one", () =>
       Effect.gen(function*() {
-        const analytic = yield* Train.iterations(run({ totalSteps: 256 })).pipe(Stream.runCollect)
-        const fdRecipe = Recipe.replace(recipe, "fisher", Fisher.finiteDifference({ damping: (recipe.fisher as { damping: number }).damping }))
+        // Damping 0.1 (the reference default): with 1e-3, CG amplifies the finite differences'
+        // float32 error (~1e-5) along the Fisher's small eigenvalues.
+        const analyticRecipe = Recipe.replace(recipe, "fisher", Fisher.analytic({ damping: 0.1 }))
+        const analytic = yield* Train.iterations(run({ recipe: analyticRecipe, totalSteps: 256 })).pipe(Stream.runCollect)
+        const fdRecipe = Recipe.replace(recipe, "fisher", Fisher.finiteDifference({ damping: 0.1 }))
         const fd = yield* Train.iterations(run({ recipe: fdRecipe, totalSteps: 256 })).pipe(Stream.runCollect)
         const pa = analytic[0]!.state.policyParams, pf = fd[0]!.state.policyParams
         let diff = 0, norm = 0

@@ -83,7 +83,8 @@ describe("Cli", () => {
 
         const config = JSON.parse(yield* fs.readFileString(path.join(a, "config.json")))
         expect(config).toMatchObject({ algo: "trpo", env: "CartPole-v1", seed: 3, steps: 2048, backend: "wasm", keyFormat: "threefry2x32-20/v1" })
-        expect(config.recipe.step).toEqual({ _tag: "BacktrackingLineSearch", maxKl: 0.01, backtrackRatio: 0.8, maxBacktracks: 10, klTolerance: 1 })
+        expect(config.recipe.step).toEqual({ _tag: "BacktrackingLineSearch", maxKl: 0.015, backtrackRatio: 0.8, maxBacktracks: 10, klTolerance: 1 })
+        expect(config.recipe.observations).toEqual({ _tag: "Running", clip: 10, epsilon: 1e-8 })
 
         const linesA = yield* readLines(path.join(a, "metrics.jsonl"))
         const linesB = yield* readLines(path.join(b, "metrics.jsonl"))
