@@ -2,10 +2,11 @@
  * `npm run e2e`: the learning check of issue #2, too slow for the unit tests. Trains the
  * command line's TRPO recipe for CartPole-v1 for 100 000 steps per seed and reports, per seed,
  * the first iteration whose `episodeReturnMean` (last 100 episodes) reaches 475 and the final
- * value. Exits 1 when a seed misses. Writes bench/results/e2e.json.
+ * value. Exits 1 when a seed misses. Writes bench/results/e2e-<recipe>.json.
  *
  *   npm run e2e                       # seeds 0 1 2
  *   npm run e2e -- --seeds 0-9        # a range
+ *   npm run e2e -- --recipe zoo       # rl-baselines3-zoo's settings instead of the tuned ones
  */
 import { Effect, Stream } from "effect"
 import * as fs from "node:fs"
@@ -18,6 +19,10 @@ const TARGET = 475
 const STEPS = 100_000
 const ENV = "CartPole-v1"
 
+const recipeName = process.argv.includes("--recipe") ? process.argv[process.argv.indexOf("--recipe") + 1] : "tuned"
+if (recipeName !== "tuned" && recipeName !== "zoo") throw new Error(`--recipe must be tuned or zoo, got ${recipeName}`)
+const recipe = recipeName === "zoo" ? Trpo.zoo[ENV]! : Trpo.forEnv(ENV)
+
 const seedsArgument = process.argv[process.argv.indexOf("--seeds") + 1]
 const seeds = process.argv.includes("--seeds") && seedsArgument !== undefined
   ? seedsArgument.includes("-")
@@ -29,7 +34,7 @@ const trainSeed = (seed: number) =>
   Effect.gen(function*() {
     let first: Train.IterationReport | undefined
     let last: Train.IterationReport | undefined
-    yield* Train.reports({ recipe: Trpo.forEnv(ENV), makeEnv: () => Registry.makeUnsafe(Registry.builtins, ENV), seed, totalSteps: STEPS }).pipe(
+    yield* Train.reports({ recipe, makeEnv: () => Registry.makeUnsafe(Registry.builtins, ENV), seed, totalSteps: STEPS }).pipe(
       Stream.runForEach((report) =>
         Effect.sync(() => {
           last = report
@@ -54,12 +59,12 @@ const trainSeed = (seed: number) =>
   })
 
 const program = Effect.gen(function*() {
-  console.log(`TRPO on ${ENV}, ${STEPS} steps, target episodeReturnMean ≥ ${TARGET}, recipe Trpo.forEnv("${ENV}")\n`)
+  console.log(`TRPO on ${ENV}, ${STEPS} steps, target episodeReturnMean ≥ ${TARGET}, recipe ${recipeName === "zoo" ? `Trpo.zoo["${ENV}"]` : `Trpo.forEnv("${ENV}")`}\n`)
   const results = yield* Effect.forEach(seeds, trainSeed)
   const missed = results.filter((r) => !r.reached).length
   console.log(`\n${results.length - missed}/${results.length} seeds reached ${TARGET} within ${STEPS} steps`)
   fs.mkdirSync(new URL("./results/", import.meta.url), { recursive: true })
-  fs.writeFileSync(new URL("./results/e2e.json", import.meta.url), `${JSON.stringify({ env: ENV, steps: STEPS, target: TARGET, results }, null, 2)}\n`)
+  fs.writeFileSync(new URL(`./results/e2e-${recipeName}.json`, import.meta.url), `${JSON.stringify({ env: ENV, recipe: recipeName, steps: STEPS, target: TARGET, results }, null, 2)}\n`)
   if (missed > 0) process.exitCode = 1
 })
 

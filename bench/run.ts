@@ -9,11 +9,9 @@
 import { Effect, Stream } from "effect"
 import * as fs from "node:fs"
 import * as ConjugateGradient from "../src/algebra/ConjugateGradient.ts"
-import * as Distribution from "../src/algebra/Distribution.ts"
 import * as Fisher from "../src/algebra/Fisher.ts"
 import * as Key from "../src/algebra/Key.ts"
 import * as Mlp from "../src/algebra/Mlp.ts"
-import * as Policy from "../src/algebra/Policy.ts"
 import * as Surrogate from "../src/algebra/Surrogate.ts"
 import * as NaturalGradient from "../src/algorithms/NaturalGradient.ts"
 import type * as Recipe from "../src/algorithms/Recipe.ts"
@@ -21,6 +19,7 @@ import * as Train from "../src/algorithms/Train.ts"
 import * as Trpo from "../src/algorithms/Trpo.ts"
 import * as CartPole from "../src/envs/CartPole.ts"
 import * as Registry from "../src/envs/Registry.ts"
+import * as Rollout from "../src/algorithms/Rollout.ts"
 import * as TensorBackend from "../src/runtime/TensorBackend.ts"
 
 const quick = process.argv.includes("--quick")
@@ -31,16 +30,23 @@ const median = (xs: ReadonlyArray<number>): number => {
   return sorted[sorted.length >> 1]!
 }
 
-/** Median milliseconds of `f` over `n` runs after `warmup` runs. */
-const timeMs = (f: () => void, n = reps, warmup = 5): number => {
-  for (let i = 0; i < warmup; i++) f()
-  const times: Array<number> = []
+/**
+ * Median milliseconds of each function, measured round-robin (one call of each per round) after
+ * `warmup` rounds, so that drift on a shared machine affects every variant alike. tfjs-wasm's
+ * kernels run slowly for their first dozens of calls (V8 tiers wasm code up in the background),
+ * hence the generous warm-up.
+ */
+const compareMs = (fs: ReadonlyArray<() => void>, n = reps, warmup = 20): Array<number> => {
+  for (let i = 0; i < warmup; i++) for (const f of fs) f()
+  const times = fs.map(() => [] as Array<number>)
   for (let i = 0; i < n; i++) {
-    const start = performance.now()
-    f()
-    times.push(performance.now() - start)
+    fs.forEach((f, j) => {
+      const start = performance.now()
+      f()
+      times[j]!.push(performance.now() - start)
+    })
   }
-  return median(times)
+  return times.map(median)
 }
 
 const rows: Array<{ group: string; name: string; value: number; unit: string; note?: string }> = []
@@ -51,19 +57,41 @@ const row = (group: string, name: string, value: number, unit: string, note?: st
 
 // -- The policy update at batch 2048 ----------------------------------------------------------------
 
-/** A TRPO update problem as in the issue: a 4→64→64→2 tanh categorical policy on 2048 CartPole-like states. */
-const updateProblem = (N: number) => {
-  const policy = Policy.make({ observationSize: 4, hiddenSizes: [64, 64], distribution: Distribution.categorical(2) })
-  const [pk, ok, ak, vk] = Key.split(Key.make(2048), 4)
-  // A policy some way into training (output gain 1, not the near-uniform 0.01 of initialisation).
-  const params = Policy.initialize(pk!, policy, { hidden: Math.SQRT2, output: 1 })
-  const observations = Float32Array.from(Key.normals(ok!, N * 4), (z, i) => z * [1, 1.5, 0.1, 1][i % 4]!)
-  const actions = Float64Array.from(Key.uniforms(ak!, N), (u) => (u < 0.5 ? 0 : 1))
-  const advantages = Key.normals(vk!, N)
-  return { policy, params, observations, actions, advantages, size: N }
-}
+/**
+ * A TRPO update problem as in the issue, from real data: a 4→64→64→2 tanh categorical policy
+ * after 5 iterations of TRPO on CartPole-v1 (1 env × 2048 steps), and the next 2048-step batch
+ * with its normalised GAE advantages.
+ */
+const updateProblem = Effect.gen(function*() {
+  const N = 2048
+  const run: Train.Run = {
+    recipe: Trpo.recipe,
+    makeEnv: () => Registry.makeUnsafe(Registry.builtins, "CartPole-v1"),
+    seed: 0,
+    totalSteps: 5 * N
+  }
+  const last = yield* Train.iterations(run).pipe(Stream.runLast)
+  if (last._tag === "None") return yield* Effect.die("no iteration")
+  const state = last.value.state
+  const batch = Rollout.collect(state.rollout, state.policy, state.policyParams, Key.make(99), N)
+  const value = Mlp.hostNetwork(state.value, state.valueParams)
+  const values = value.forward(batch.observations, batch.size, new Float64Array(batch.size))
+  const width = Mlp.inputSize(state.value)
+  const bootstrap = value.forward(batch.bootstrapObservations, batch.bootstrapObservations.length / width, new Float64Array(batch.bootstrapObservations.length / width))
+  const { advantages } = Trpo.recipe.advantage.estimate({
+    numSteps: batch.numSteps,
+    numEnvs: batch.numEnvs,
+    rewards: batch.rewards,
+    values,
+    nextValues: Rollout.nextValues(batch, values, bootstrap),
+    terminations: batch.terminations,
+    truncations: batch.truncations
+  })
+  return { policy: state.policy, params: state.policyParams, observations: batch.observations, actions: batch.actions, advantages, size: N }
+})
+type UpdateProblem = Effect.Success<typeof updateProblem>
 
-const policyGradient = (p: ReturnType<typeof updateProblem>): { g: Float64Array; linearization: Mlp.Linearization } => {
+const policyGradient = (p: UpdateProblem): { g: Float64Array; linearization: Mlp.Linearization } => {
   const linearization = Mlp.linearize(p.policy.network, p.params, p.observations, p.size)
   const batch = Surrogate.makeBatch({ distribution: p.policy.distribution, size: p.size, actions: p.actions, advantages: p.advantages, outputsOld: linearization.outputs, extraOld: [] })
   const { gradient } = Surrogate.importanceSampled().valueAndGradient(batch, linearization.outputs, [])
@@ -80,8 +108,7 @@ const cosine = (a: Float64Array, b: Float64Array): number => {
   return ab / Math.sqrt(aa * bb)
 }
 
-const benchUpdate = () => {
-  const p = updateProblem(2048)
+const benchUpdate = (p: UpdateProblem) => {
   const trpo = (overrides: Partial<Recipe.NaturalGradient>): Recipe.NaturalGradient => ({ ...Trpo.recipe, ...overrides })
   const variants: ReadonlyArray<[string, Recipe.NaturalGradient]> = [
     ["full batch, CG 10 (default)", trpo({})],
@@ -89,13 +116,15 @@ const benchUpdate = () => {
     ["full batch, CG 5", trpo({ solver: ConjugateGradient.make({ maxIterations: 5 }) })]
   ]
   const times: Record<string, number> = {}
-  for (const [name, recipe] of variants) {
-    times[name] = timeMs(() => NaturalGradient.update(recipe, p))
-    row("update", `TRPO policy update, N=2048, ${name}`, times[name]!, "ms", "median")
-  }
+  const medians = compareMs(variants.map(([, recipe]) => () => NaturalGradient.update(recipe, p)))
+  const backtracks = variants.map(([, recipe]) => NaturalGradient.update(recipe, p).diagnostics.backtracks)
+  variants.forEach(([name], j) => {
+    times[name] = medians[j]!
+    row("update", `TRPO policy update, N=2048, ${name}`, medians[j]!, "ms", `median; line search backtracks ${backtracks[j]}`)
+  })
 
   // Costs relative to one policy-gradient evaluation (forward + objective + backward).
-  const gradientMs = timeMs(() => policyGradient(p).linearization.dispose())
+  const [gradientMs] = compareMs([() => policyGradient(p).linearization.dispose()]) as [number]
   row("fvp", "policy gradient evaluation, N=2048", gradientMs, "ms")
   const { g, linearization } = policyGradient(p)
   const problem: Fisher.Problem = { policy: p.policy, params: p.params, observations: p.observations, size: p.size, linearization }
@@ -104,12 +133,12 @@ const benchUpdate = () => {
     ["analytic JᵀMJv", Fisher.analytic(), reps],
     ["analytic JᵀMJv, every 5th sample", Fisher.analytic({ subsampleEvery: 5 }), reps],
     ["finite differences of ∇KL", Fisher.finiteDifference(), Math.min(reps, 11)],
-    ["Pearlmutter double backprop (customGrad)", Fisher.pearlmutter(), 5]
+    ["Pearlmutter double backprop (customGrad)", Fisher.pearlmutter(), 3]
   ]
   const fvpRatios: Record<string, number> = {}
   for (const [name, strategy, n] of strategies) {
     const op = strategy.prepare(problem)
-    const ms = timeMs(() => op.apply(v), n, 2)
+    const [ms] = compareMs([() => op.apply(v)], n, Math.min(n, 10)) as [number]
     op.dispose()
     fvpRatios[name] = ms / gradientMs
     row("fvp", `one Fvp: ${name}`, ms / gradientMs, "× gradient", `${ms.toFixed(2)} ms`)
@@ -190,7 +219,7 @@ const benchTraining = Effect.gen(function*() {
 const program = Effect.gen(function*() {
   const backend = yield* TensorBackend.TensorBackend
   console.log(`trustregion bench — backend ${backend.name}, tfjs ${backend.version}, node ${process.version}${quick ? ", quick" : ""}\n`)
-  const update = benchUpdate()
+  const update = benchUpdate(yield* updateProblem)
   const env = benchEnv()
   const training = yield* benchTraining
   const results = { backend: backend.name, tfjs: backend.version, node: process.version, quick, update, env, training, rows }

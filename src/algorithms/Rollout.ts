@@ -132,13 +132,14 @@ export const collect = (state: State, policy: Policy.Spec, params: Float64Array,
   const outputs = new Float64Array(numEnvs * outputSize)
   const stepActions = new Float64Array(numEnvs * actionSize)
 
+  const network = Mlp.hostNetwork(policy.network, params)
   const normalizing = state.normalizer._tag !== "Identity"
   const inputs = new Float32Array(numEnvs * width)
   const normalized = (raw: Float32Array, rows: number) => Normalize.apply(state.normalizer, state.stats, raw, rows, width)
   for (let t = 0; t < stepsPerEnv; t++) {
     Normalize.apply(state.normalizer, state.stats, state.observations, numEnvs, width, inputs)
     observations.set(inputs, t * numEnvs * width)
-    Mlp.forwardHost(policy.network, params, inputs, numEnvs, outputs)
+    network.forward(inputs, numEnvs, outputs)
     for (let e = 0; e < numEnvs; e++) {
       const row = t * numEnvs + e
       Distribution.sampleInto(dist, Key.foldIn(rolloutKey, row), outputs, extra, e, stepActions)
