@@ -68,7 +68,7 @@ export const zoo: Readonly<Record<string, Recipe.NaturalGradient>> = {
  * - CartPole-v1: the zoo's batch, damping and CG iterations, plus running observation
  *   normalisation, GAE λ 0.95, δ 0.015 and critic Adam 3e-3 (20 epochs of 512). Over seeds 0–9
  *   every run's 100-episode mean return reached 475 within 100 000 steps; with the zoo's
- *   settings 4 of 10 did.
+ *   settings 1 of 10 did.
  *
  * @category recipes
  */
