@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as ConjugateGradient from "../../src/algebra/ConjugateGradient.ts"
 import * as Key from "../../src/algebra/Key.ts"
+import * as Dense from "../reference/Dense.ts"
 
 // Dense n × n matrices, row-major, float64.
 type Matrix = { readonly n: number; readonly data: Float64Array }
@@ -72,36 +73,6 @@ const spectralMatrix = (key: Key.Key, d: Float64Array): Matrix => {
 const spdSpectrum = (key: Key.Key, n: number, decades: number): Float64Array =>
   Key.uniforms(key, n).map((u) => 10 ** (decades * u))
 
-// Dense Cholesky solve A x = b (float64), the oracle.
-const choleskySolve = (a: Matrix, b: Float64Array): Float64Array => {
-  const n = a.n
-  const l = new Float64Array(n * n)
-  for (let j = 0; j < n; j++) {
-    let diagonal = a.data[j * n + j]
-    for (let k = 0; k < j; k++) diagonal -= l[j * n + k] ** 2
-    if (!(diagonal > 0)) throw new Error("choleskySolve: matrix is not positive definite")
-    l[j * n + j] = Math.sqrt(diagonal)
-    for (let i = j + 1; i < n; i++) {
-      let sum = a.data[i * n + j]
-      for (let k = 0; k < j; k++) sum -= l[i * n + k] * l[j * n + k]
-      l[i * n + j] = sum / l[j * n + j]
-    }
-  }
-  const y = new Float64Array(n)
-  for (let i = 0; i < n; i++) {
-    let sum = b[i]
-    for (let k = 0; k < i; k++) sum -= l[i * n + k] * y[k]
-    y[i] = sum / l[i * n + i]
-  }
-  const x = new Float64Array(n)
-  for (let i = n - 1; i >= 0; i--) {
-    let sum = y[i]
-    for (let k = i + 1; k < n; k++) sum -= l[k * n + i] * x[k]
-    x[i] = sum / l[i * n + i]
-  }
-  return x
-}
-
 // The product as CG sees it, with a count of the calls.
 const counted = (a: Matrix): { apply: ConjugateGradient.Apply; calls: () => number } => {
   let calls = 0
@@ -136,7 +107,7 @@ describe("ConjugateGradient", () => {
   describe("solve", () => {
     it("matches a dense Cholesky solve with maxIterations = n (relative error < 1e-8)", () => {
       for (const { a, b, label } of problems(1)) {
-        const expected = choleskySolve(a, b)
+        const expected = Dense.solve(a.data, b)
         const result = ConjugateGradient.solve((v) => matVec(a, v), b, { maxIterations: a.n, residualTolerance: 1e-28 })
         expect(result.breakdown, label).toBe(false)
         expect(relativeError(result.solution, expected), label).toBeLessThan(1e-8)
@@ -145,7 +116,7 @@ describe("ConjugateGradient", () => {
 
     it("reaches 1e-8 relative error within 2n iterations at condition number 100", () => {
       for (const { a, b, label } of problems(1, 2)) {
-        const expected = choleskySolve(a, b)
+        const expected = Dense.solve(a.data, b)
         const options = { maxIterations: 2 * a.n, residualTolerance: 1e-28 }
         const result = ConjugateGradient.solve((v) => matVec(a, v), b, options)
         expect(relativeError(result.solution, expected), label).toBeLessThan(1e-8)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Distribution from "../../src/algebra/Distribution.ts"
 import * as Key from "../../src/algebra/Key.ts"
+import { expectClose, row } from "../reference/Assert.ts"
 import * as Dense from "../reference/Dense.ts"
 
 // Tolerances (absolute unless stated):
@@ -10,16 +11,6 @@ import * as Dense from "../reference/Dense.ts"
 const EXACT = 1e-12
 const H = 1e-5
 const FD = 1e-8
-
-const expectClose = (actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void => {
-  expect(actual.length).toBe(expected.length)
-  for (let i = 0; i < expected.length; i++) {
-    expect(Math.abs(actual[i]! - expected[i]!), `index ${i}: ${actual[i]} vs ${expected[i]}`).toBeLessThanOrEqual(tolerance)
-  }
-}
-
-const row = (flat: ArrayLike<number>, i: number, width: number): Float64Array =>
-  Float64Array.from({ length: width }, (_, j) => flat[i * width + j]!)
 
 const sum = (values: ArrayLike<number>): number => {
   let total = 0
