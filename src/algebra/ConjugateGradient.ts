@@ -50,7 +50,19 @@ export interface SolveResult {
  */
 export interface Solver {
   readonly _tag: string
-  solve(apply: Apply, b: Float64Array): SolveResult
+  solve(operator: LinearOperator, b: Float64Array): SolveResult
+}
+
+/**
+ * A symmetric positive-definite operator as a solver sees it: its products, and optionally the
+ * dense matrix (row-major, `dimension × dimension`) for solvers that factorise it.
+ *
+ * @category models
+ */
+export interface LinearOperator {
+  readonly dimension: number
+  apply(v: Float64Array): Float64Array
+  dense?(): Float64Array
 }
 
 /**
@@ -180,6 +192,6 @@ export const make = (options?: Options): ConjugateGradient => {
     _tag: "ConjugateGradient",
     maxIterations: resolved.maxIterations,
     residualTolerance: resolved.residualTolerance,
-    solve: (apply, b) => solve(apply, b, resolved)
+    solve: (operator, b) => solve(operator.apply, b, resolved)
   }
 }

@@ -24,6 +24,7 @@
  * @since 0.1.0
  */
 import * as tf from "@tensorflow/tfjs-core"
+import type * as ConjugateGradient from "./ConjugateGradient.ts"
 import * as Distribution from "./Distribution.ts"
 import * as Mlp from "./Mlp.ts"
 import * as Policy from "./Policy.ts"
@@ -48,9 +49,7 @@ export interface Problem {
  *
  * @category models
  */
-export interface Operator {
-  readonly dimension: number
-  apply(v: Float64Array): Float64Array
+export interface Operator extends ConjugateGradient.LinearOperator {
   dispose(): void
 }
 

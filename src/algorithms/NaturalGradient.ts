@@ -106,7 +106,7 @@ export const update = (blocks: Blocks, input: Input): Output => {
     gradientNorm = Math.sqrt(gradientNorm)
 
     operator = blocks.fisher.prepare({ policy, params, observations, size, linearization })
-    const solution = blocks.solver.solve(operator.apply, g)
+    const solution = blocks.solver.solve(operator, g)
     let gs = 0
     for (let p = 0; p < g.length; p++) gs += g[p]! * solution.solution[p]!
 

@@ -255,7 +255,7 @@ describe("ConjugateGradient", () => {
         residualTolerance: 1e-10
       })
       const { a, b } = problems(8)[2]
-      expect(solver.solve((v) => matVec(a, v), b)).toEqual(
+      expect(solver.solve({ dimension: a.n, apply: (v) => matVec(a, v) }, b)).toEqual(
         ConjugateGradient.solve((v) => matVec(a, v), b, { maxIterations: 3 })
       )
     })
