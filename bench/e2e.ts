@@ -1,71 +1,105 @@
 /**
- * `npm run e2e`: the learning check of issue #2, too slow for the unit tests. Trains the
- * command line's TRPO recipe for CartPole-v1 for 100 000 steps per seed and reports, per seed,
- * the first iteration whose `episodeReturnMean` (last 100 episodes) reaches 475 and the final
- * value. Exits 1 when a seed misses. Writes bench/results/e2e-<recipe>.json.
+ * `npm run e2e`: the learning checks of issues #2 and #3, too slow for the unit tests. Trains an
+ * algorithm's command-line recipe per seed and reports the first iteration whose
+ * `episodeReturnMean` (last 100 episodes) reaches the target within the step budget, and the
+ * final value. Exits 1 when a seed misses. Writes bench/results/e2e-<algo>-<env>[-zoo].json.
  *
- *   npm run e2e                       # seeds 0 1 2
- *   npm run e2e -- --seeds 0-9        # a range
- *   npm run e2e -- --recipe zoo       # rl-baselines3-zoo's settings instead of the tuned ones
+ *   npm run e2e                                              # TRPO, CartPole-v1, 100 000 steps, seeds 0 1 2
+ *   npm run e2e -- --seeds 0-9                               # a range of seeds
+ *   npm run e2e -- --algo ppo-clip                           # CartPole-v1, 200 000 steps
+ *   npm run e2e -- --algo trpo --env Pendulum-v1             # 300 000 steps, target −200
+ *   npm run e2e -- --recipe zoo                              # TRPO with rl-baselines3-zoo's settings
+ *   npm run e2e -- --all                                     # every acceptance check of #2 and #3
  */
 import { Effect, Stream } from "effect"
 import * as fs from "node:fs"
+import type * as Recipe from "../src/algorithms/Recipe.ts"
+import * as Npg from "../src/algorithms/Npg.ts"
+import * as Ppo from "../src/algorithms/Ppo.ts"
 import * as Train from "../src/algorithms/Train.ts"
 import * as Trpo from "../src/algorithms/Trpo.ts"
 import * as Registry from "../src/envs/Registry.ts"
 import * as TensorBackend from "../src/runtime/TensorBackend.ts"
 
-const TARGET = 475
-const STEPS = 100_000
-const ENV = "CartPole-v1"
+const argument = (name: string): string | undefined => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined)
 
-const recipeName = process.argv.includes("--recipe") ? process.argv[process.argv.indexOf("--recipe") + 1] : "tuned"
-if (recipeName !== "tuned" && recipeName !== "zoo") throw new Error(`--recipe must be tuned or zoo, got ${recipeName}`)
-const recipe = recipeName === "zoo" ? Trpo.zoo[ENV]! : Trpo.forEnv(ENV)
+const recipes: Readonly<Record<string, (env: string) => Recipe.Recipe>> = {
+  npg: Npg.forEnv,
+  trpo: Trpo.forEnv,
+  "ppo-penalty": Ppo.penaltyForEnv,
+  "ppo-clip": Ppo.clipForEnv
+}
 
-const seedsArgument = process.argv[process.argv.indexOf("--seeds") + 1]
-const seeds = process.argv.includes("--seeds") && seedsArgument !== undefined
-  ? seedsArgument.includes("-")
-    ? Array.from({ length: Number(seedsArgument.split("-")[1]) - Number(seedsArgument.split("-")[0]) + 1 }, (_, i) => Number(seedsArgument.split("-")[0]) + i)
-    : seedsArgument.split(",").map(Number)
-  : [0, 1, 2]
+/** The acceptance checks: target return and step budget per (algorithm, environment). */
+const checks: ReadonlyArray<{ readonly algo: string; readonly env: string; readonly steps: number; readonly target: number }> = [
+  { algo: "trpo", env: "CartPole-v1", steps: 100_000, target: 475 },
+  { algo: "npg", env: "CartPole-v1", steps: 200_000, target: 475 },
+  { algo: "ppo-penalty", env: "CartPole-v1", steps: 200_000, target: 475 },
+  { algo: "ppo-clip", env: "CartPole-v1", steps: 200_000, target: 475 },
+  { algo: "trpo", env: "Pendulum-v1", steps: 300_000, target: -200 },
+  { algo: "ppo-clip", env: "Pendulum-v1", steps: 300_000, target: -200 }
+]
 
-const trainSeed = (seed: number) =>
+const parseSeeds = (text: string | undefined): ReadonlyArray<number> => {
+  if (text === undefined) return [0, 1, 2]
+  if (text.includes("-")) {
+    const [from, to] = text.split("-").map(Number) as [number, number]
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i)
+  }
+  return text.split(",").map(Number)
+}
+
+const runCheck = (check: (typeof checks)[number], seeds: ReadonlyArray<number>, zoo: boolean) =>
   Effect.gen(function*() {
-    let first: Train.IterationReport | undefined
-    let last: Train.IterationReport | undefined
-    yield* Train.reports({ recipe, makeEnv: () => Registry.makeUnsafe(Registry.builtins, ENV), seed, totalSteps: STEPS }).pipe(
-      Stream.runForEach((report) =>
-        Effect.sync(() => {
-          last = report
-          // Only steps within the budget count.
-          if (first === undefined && report.steps <= STEPS && (report.episodeReturnMean ?? -Infinity) >= TARGET) first = report
-        })
-      )
+    const recipe = zoo ? Trpo.zoo[check.env]! : recipes[check.algo]!(check.env)
+    console.log(`\n${check.algo} on ${check.env}${zoo ? " (zoo settings)" : ""}: ${check.steps} steps, target episodeReturnMean ≥ ${check.target}`)
+    const results = yield* Effect.forEach(seeds, (seed) =>
+      Effect.gen(function*() {
+        let first: Train.IterationReport | undefined
+        let last: Train.IterationReport | undefined
+        yield* Train.reports({ recipe, makeEnv: () => Registry.makeUnsafe(Registry.builtins, check.env), seed, totalSteps: check.steps }).pipe(
+          Stream.runForEach((report) =>
+            Effect.sync(() => {
+              last = report
+              // Only steps within the budget count.
+              if (first === undefined && report.steps <= check.steps && (report.episodeReturnMean ?? -Infinity) >= check.target) first = report
+            })
+          )
+        )
+        const result = {
+          seed,
+          reached: first !== undefined,
+          firstStep: first?.steps ?? null,
+          finalReturnMean: last?.episodeReturnMean ?? null,
+          finalSteps: last?.steps ?? null,
+          wallSeconds: last?.wallSeconds ?? null
+        }
+        console.log(
+          `  seed ${String(seed).padStart(2)}  ${result.reached ? `≥ ${check.target} at ${String(result.firstStep).padStart(7)} steps` : `never ≥ ${check.target}`.padEnd(25)}  final ${result.finalReturnMean?.toFixed(1)} at ${result.finalSteps}  ${result.wallSeconds?.toFixed(1)} s`
+        )
+        return result
+      }))
+    const reached = results.filter((r) => r.reached).length
+    console.log(`  ${reached}/${results.length} seeds reached ${check.target} within ${check.steps} steps`)
+    fs.mkdirSync(new URL("./results/", import.meta.url), { recursive: true })
+    fs.writeFileSync(
+      new URL(`./results/e2e-${check.algo}-${check.env}${zoo ? "-zoo" : ""}.json`, import.meta.url),
+      `${JSON.stringify({ ...check, recipe: zoo ? "zoo" : "tuned", results }, null, 2)}\n`
     )
-    const result = {
-      seed,
-      reached: first !== undefined,
-      firstStep: first?.steps ?? null,
-      firstIteration: first?.iteration ?? null,
-      finalReturnMean: last?.episodeReturnMean ?? null,
-      finalSteps: last?.steps ?? null,
-      wallSeconds: last?.wallSeconds ?? null
-    }
-    console.log(
-      `seed ${String(seed).padStart(2)}  ${result.reached ? `≥ ${TARGET} at ${String(result.firstStep).padStart(6)} steps (iteration ${result.firstIteration})` : `never ≥ ${TARGET}`.padEnd(37)}  final ${result.finalReturnMean?.toFixed(1)} at ${result.finalSteps}  ${result.wallSeconds?.toFixed(1)} s`
-    )
-    return result
+    return reached === results.length
   })
 
 const program = Effect.gen(function*() {
-  console.log(`TRPO on ${ENV}, ${STEPS} steps, target episodeReturnMean ≥ ${TARGET}, recipe ${recipeName === "zoo" ? `Trpo.zoo["${ENV}"]` : `Trpo.forEnv("${ENV}")`}\n`)
-  const results = yield* Effect.forEach(seeds, trainSeed)
-  const missed = results.filter((r) => !r.reached).length
-  console.log(`\n${results.length - missed}/${results.length} seeds reached ${TARGET} within ${STEPS} steps`)
-  fs.mkdirSync(new URL("./results/", import.meta.url), { recursive: true })
-  fs.writeFileSync(new URL(`./results/e2e-${recipeName}.json`, import.meta.url), `${JSON.stringify({ env: ENV, recipe: recipeName, steps: STEPS, target: TARGET, results }, null, 2)}\n`)
-  if (missed > 0) process.exitCode = 1
+  const seeds = parseSeeds(argument("--seeds"))
+  const zoo = argument("--recipe") === "zoo"
+  const env = argument("--env") ?? "CartPole-v1"
+  const algo = argument("--algo") ?? "trpo"
+  if (!(algo in recipes)) return yield* Effect.die(new Error(`--algo must be one of ${Object.keys(recipes).join(", ")}`))
+  const selected = process.argv.includes("--all")
+    ? checks
+    : [checks.find((c) => c.algo === algo && c.env === env) ?? { algo, env, steps: Number(argument("--steps") ?? 200_000), target: env === "Pendulum-v1" ? -200 : 475 }]
+  const passed = yield* Effect.forEach(selected, (check) => runCheck(check, seeds, zoo))
+  if (passed.some((ok) => !ok)) process.exitCode = 1
 })
 
 await Effect.runPromise(program.pipe(Effect.provide(TensorBackend.layerWasm)))

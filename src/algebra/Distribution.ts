@@ -140,6 +140,44 @@ export const meanEntropy = (dist: Distribution, outputs: ArrayLike<number>, extr
 }
 
 /**
+ * `scale · Σ_i ∇H(π_i)` with respect to the outputs and the extra parameters: the gradient
+ * of `scale · N · meanEntropy`, so `scale = c/N` gives the gradient of an entropy bonus
+ * `c · mean H`.
+ *
+ * Categorical: `H = −Σ_k p_k log p_k` and `∂H/∂z_j = −p_j (log p_j + H)`.
+ * Gaussian: `H = Σ_j (s_j + ½ log 2πe)` does not depend on the means, so the outputs'
+ * gradient is 0 and `∂/∂s_j = scale · N` (1 per sample, the log-std being shared).
+ *
+ * **Gotchas**: the result is a sum over samples, like {@link logProbGradient} and
+ * {@link klGradient}; pass `scale = c / N` for a mean. The Gaussian's gradient does not
+ * depend on the values of `extra` (the argument keeps the signature uniform).
+ *
+ * @param outputs `[N, outputSize]` network outputs
+ * @param size N
+ * @param scale the factor applied to the summed gradient
+ * @category functions
+ */
+export const entropyGradient = (
+  dist: Distribution,
+  outputs: ArrayLike<number>,
+  _extra: ArrayLike<number>,
+  size: number,
+  scale: number
+): ParameterGradient => {
+  if (dist._tag === "DiagGaussian") {
+    return { outputs: new Float64Array(size * dist.dimension), extra: new Float64Array(dist.dimension).fill(scale * size) }
+  }
+  const n = dist.n, row = new Float64Array(n), g = new Float64Array(size * n)
+  for (let i = 0; i < size; i++) {
+    logSoftmaxRow(outputs, i, n, row)
+    let h = 0
+    for (let k = 0; k < n; k++) h -= Math.exp(row[k]!) * row[k]!
+    for (let k = 0; k < n; k++) g[i * n + k] = -scale * Math.exp(row[k]!) * (row[k]! + h)
+  }
+  return { outputs: g, extra: new Float64Array(0) }
+}
+
+/**
  * Per-sample `KL(π_old ‖ π_new)`.
  *
  * Categorical: `Σ_k p_old,k (log p_old,k − log p_new,k)`.

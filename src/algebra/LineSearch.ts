@@ -174,3 +174,126 @@ export const backtracking = (
     }
   }
 }
+
+const step = (problem: Problem, stepSize: number, maxStep: number): Result => {
+  const { params, direction } = problem
+  const candidate = new Float64Array(params.length)
+  for (let p = 0; p < params.length; p++) candidate[p] = params[p]! + stepSize * direction[p]!
+  if (!allFinite(candidate)) return reject(problem, "nonFinite", 0, maxStep)
+  const { kl, surrogate } = problem.evaluate(candidate)
+  if (!Number.isFinite(kl) || !Number.isFinite(surrogate)) return reject(problem, "nonFinite", 0, maxStep)
+  return {
+    params: candidate,
+    accepted: true,
+    outcome: "accepted",
+    backtracks: 0,
+    maxStepSize: maxStep,
+    stepSize,
+    kl,
+    surrogateGain: surrogate - problem.surrogateOld,
+    expectedImprovement: stepSize * problem.gradientDotDirection
+  }
+}
+
+/**
+ * Natural policy gradient with the trust region's step and nothing else:
+ * `θ_new = θ_old + √(2δ / sᵀFs) · s`, with no line search and no improvement check (Kakade 2001;
+ * Spinning Up's `algo='npg'`, rllab's TNPG). The step is taken whatever the actual KL and
+ * surrogate turn out to be — the flaw TRPO's line search exists to fix; both are still
+ * measured and reported. Only a non-finite step is refused.
+ *
+ * @category constructors
+ */
+export const trustRegionStep = (options: { readonly maxKl?: number } = {}): StepRule & { readonly maxKl: number } => {
+  const maxKl = options.maxKl ?? 0.01
+  if (!(maxKl > 0) || !Number.isFinite(maxKl)) throw new RangeError(`LineSearch.trustRegionStep: maxKl must be > 0, got ${maxKl}`)
+  return {
+    _tag: "TrustRegionStep",
+    maxKl,
+    apply: (problem) => {
+      const beta = maxStepSize(maxKl, problem.sFs)
+      if (!(problem.sFs > 0) || !Number.isFinite(problem.sFs) || !Number.isFinite(beta) || !allFinite(problem.direction)) {
+        return reject(problem, "nonFinite", 0, NaN)
+      }
+      return step(problem, beta, beta)
+    }
+  }
+}
+
+/**
+ * Natural policy gradient with a fixed learning rate: `θ_new = θ_old + α · s`, independent of
+ * sᵀFs (the original natural gradient ascent; Tianshou's NPG scales by a fixed
+ * `trust_region_size` instead). No line search, no checks beyond finiteness.
+ *
+ * @category constructors
+ */
+export const fixedStep = (options: { readonly stepSize: number }): StepRule & { readonly stepSize: number } => {
+  const { stepSize } = options
+  if (!(stepSize > 0) || !Number.isFinite(stepSize)) throw new RangeError(`LineSearch.fixedStep: stepSize must be > 0, got ${stepSize}`)
+  return {
+    _tag: "FixedStep",
+    stepSize,
+    apply: (problem) => {
+      if (!allFinite(problem.direction)) return reject(problem, "nonFinite", 0, NaN)
+      const beta = problem.sFs > 0 && Number.isFinite(problem.sFs) ? Math.sqrt(1 / problem.sFs) : NaN
+      return step(problem, stepSize, beta)
+    }
+  }
+}
+
+/**
+ * The acceptance rule of Schulman's original TRPO code (joschu/modular_rl `linesearch`):
+ * backtrack from the maximal step `β = √(2δ / sᵀFs)` by `backtrackRatio` and accept the first
+ * step whose actual improvement is positive and at least `acceptRatio` times the first-order
+ * expectation `stepSize · gᵀs`. The KL is *not* checked (modular_rl #29): it is measured and
+ * reported, and can exceed δ.
+ *
+ * Defaults as modular_rl: ratio 0.5, 10 tries, accept ratio 0.1.
+ *
+ * @category constructors
+ */
+export const improvementRatio = (
+  options: { readonly maxKl?: number; readonly backtrackRatio?: number; readonly maxBacktracks?: number; readonly acceptRatio?: number } = {}
+): StepRule & { readonly maxKl: number; readonly backtrackRatio: number; readonly maxBacktracks: number; readonly acceptRatio: number } => {
+  const maxKl = options.maxKl ?? 0.01
+  const backtrackRatio = options.backtrackRatio ?? 0.5
+  const maxBacktracks = options.maxBacktracks ?? 10
+  const acceptRatio = options.acceptRatio ?? 0.1
+  if (!(maxKl > 0) || !Number.isFinite(maxKl)) throw new RangeError(`LineSearch.improvementRatio: maxKl must be > 0, got ${maxKl}`)
+  if (!(backtrackRatio > 0 && backtrackRatio < 1)) throw new RangeError(`LineSearch.improvementRatio: backtrackRatio must be in (0, 1), got ${backtrackRatio}`)
+  if (!Number.isInteger(maxBacktracks) || maxBacktracks < 1) throw new RangeError(`LineSearch.improvementRatio: maxBacktracks must be a positive integer, got ${maxBacktracks}`)
+  if (!(acceptRatio >= 0) || !Number.isFinite(acceptRatio)) throw new RangeError(`LineSearch.improvementRatio: acceptRatio must be ≥ 0, got ${acceptRatio}`)
+  return {
+    _tag: "ImprovementRatio",
+    maxKl,
+    backtrackRatio,
+    maxBacktracks,
+    acceptRatio,
+    apply: (problem) => {
+      const beta = maxStepSize(maxKl, problem.sFs)
+      if (!(problem.sFs > 0) || !Number.isFinite(problem.sFs) || !Number.isFinite(beta) || !allFinite(problem.direction) || !Number.isFinite(problem.gradientDotDirection)) {
+        return reject(problem, "nonFinite", 0, NaN)
+      }
+      const { params, direction } = problem
+      let outcome: Outcome = "nonFinite"
+      for (let j = 0; j < maxBacktracks; j++) {
+        const stepSize = beta * Math.pow(backtrackRatio, j)
+        const candidate = new Float64Array(params.length)
+        for (let p = 0; p < params.length; p++) candidate[p] = params[p]! + stepSize * direction[p]!
+        if (!allFinite(candidate)) continue
+        const { kl, surrogate } = problem.evaluate(candidate)
+        if (!Number.isFinite(kl) || !Number.isFinite(surrogate)) {
+          outcome = "nonFinite"
+          continue
+        }
+        const actual = surrogate - problem.surrogateOld
+        const expected = stepSize * problem.gradientDotDirection
+        if (actual > 0 && actual / expected > acceptRatio) {
+          return { params: candidate, accepted: true, outcome: "accepted", backtracks: j, maxStepSize: beta, stepSize, kl, surrogateGain: actual, expectedImprovement: expected }
+        }
+        outcome = "noImprovement"
+      }
+      return reject(problem, outcome, maxBacktracks, beta)
+    }
+  }
+}

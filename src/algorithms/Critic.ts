@@ -119,3 +119,74 @@ export const fit = (
   }
   return { params: current, optimizer: state, valueLoss: lossSum / steps }
 }
+
+/**
+ * The value loss trained jointly with the policy in one optimiser step (PPO): its weight
+ * `coefficient` in the joint loss and, optionally, the clipping of the value prediction to
+ * `V_old ± clipRange` with the larger of the clipped and unclipped errors (openai/baselines
+ * `ppo2`, CleanRL's `clip_vloss`).
+ *
+ * @category models
+ */
+export interface Joint {
+  readonly _tag: "JointValueLoss"
+  readonly coefficient: number
+  /** Absent: no clipping. */
+  readonly clipRange?: number
+}
+
+/**
+ * Defaults as CleanRL and SB3: coefficient 0.5, no value clipping.
+ *
+ * @category constructors
+ */
+export const joint = (options: { readonly coefficient?: number; readonly clipRange?: number } = {}): Joint => {
+  const coefficient = options.coefficient ?? 0.5
+  if (!(coefficient >= 0) || !Number.isFinite(coefficient)) throw new RangeError(`Critic.joint: coefficient must be ≥ 0, got ${coefficient}`)
+  if (options.clipRange !== undefined && !(options.clipRange > 0)) throw new RangeError(`Critic.joint: clipRange must be > 0, got ${options.clipRange}`)
+  return options.clipRange === undefined ? { _tag: "JointValueLoss", coefficient } : { _tag: "JointValueLoss", coefficient, clipRange: options.clipRange }
+}
+
+/**
+ * The minibatch value loss `L_V = mean (V_φ(s) − R̂)²` — with clipping
+ * `mean max((V − R̂)², (V_old + clip(V − V_old, −c, c) − R̂)²)` — and the gradient of
+ * `coefficient · L_V` with respect to φ.
+ *
+ * @category functions
+ */
+export const jointLoss = (
+  block: Joint,
+  network: Mlp.Spec,
+  params: Float64Array,
+  observations: Float32Array,
+  targets: Float64Array,
+  valuesOld: Float64Array
+): { readonly loss: number; readonly gradient: Float64Array } => {
+  const n = targets.length
+  const linearization = Mlp.linearize(network, params, observations, n)
+  try {
+    const cotangent = new Float64Array(n)
+    let loss = 0
+    for (let i = 0; i < n; i++) {
+      const v = linearization.outputs[i]!
+      const error = v - targets[i]!
+      let squared = error * error
+      let slope = 2 * error
+      if (block.clipRange !== undefined) {
+        const c = block.clipRange
+        const delta = Math.min(Math.max(v - valuesOld[i]!, -c), c)
+        const clippedError = valuesOld[i]! + delta - targets[i]!
+        // The clipped branch depends on V only inside the clip range.
+        if (clippedError * clippedError > squared) {
+          squared = clippedError * clippedError
+          slope = Math.abs(v - valuesOld[i]!) < c ? 2 * clippedError : 0
+        }
+      }
+      loss += squared
+      cotangent[i] = (block.coefficient * slope) / n
+    }
+    return { loss: loss / n, gradient: linearization.vjp(cotangent) }
+  } finally {
+    linearization.dispose()
+  }
+}

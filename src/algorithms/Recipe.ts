@@ -17,7 +17,9 @@ import type * as Fisher from "../algebra/Fisher.ts"
 import type * as LineSearch from "../algebra/LineSearch.ts"
 import type * as Normalize from "../algebra/Normalize.ts"
 import type * as Surrogate from "../algebra/Surrogate.ts"
+import type * as Penalty from "../algebra/Penalty.ts"
 import type * as Critic from "./Critic.ts"
+import type * as FirstOrderUpdate from "./FirstOrder.ts"
 
 /**
  * The shape of a natural-gradient method (NPG, TRPO): a surrogate, a Fisher-vector product,
@@ -50,9 +52,33 @@ export interface NaturalGradient {
 }
 
 /**
+ * The shape of a first-order method (PPO-clip, PPO-penalty): a surrogate with an optional KL
+ * penalty, optimised by Adam over epochs of minibatches jointly with the value loss.
+ *
  * @category models
  */
-export type Recipe = NaturalGradient
+export interface FirstOrder {
+  readonly _tag: "FirstOrder"
+  readonly name: string
+  readonly numEnvs: number
+  readonly stepsPerEnv: number
+  readonly policyHiddenSizes: ReadonlyArray<number>
+  readonly valueHiddenSizes: ReadonlyArray<number>
+  readonly initialLogStd: number
+  readonly observations: Normalize.Observation
+  readonly advantage: Advantage.Estimator
+  readonly objective: Surrogate.Objective
+  readonly penalty: Penalty.Rule
+  readonly optimizer: FirstOrderUpdate.Optimizer
+  readonly minibatchAdvantages: FirstOrderUpdate.MinibatchAdvantages
+  readonly critic: Critic.Joint
+  readonly earlyStop: FirstOrderUpdate.EarlyStop
+}
+
+/**
+ * @category models
+ */
+export type Recipe = NaturalGradient | FirstOrder
 
 /**
  * The recipe with one slot replaced.

@@ -13,6 +13,7 @@
  */
 import { Clock, Data, Effect, Stream } from "effect"
 import * as Adam from "../algebra/Adam.ts"
+import * as DenseFisher from "../algebra/DenseFisher.ts"
 import * as Distribution from "../algebra/Distribution.ts"
 import * as Key from "../algebra/Key.ts"
 import * as Mlp from "../algebra/Mlp.ts"
@@ -20,13 +21,15 @@ import * as Policy from "../algebra/Policy.ts"
 import * as Env from "../envs/Env.ts"
 import { TensorBackend } from "../runtime/TensorBackend.ts"
 import * as Critic from "./Critic.ts"
+import * as FirstOrder from "./FirstOrder.ts"
 import * as NaturalGradient from "./NaturalGradient.ts"
 import type * as Recipe from "./Recipe.ts"
 import * as Rollout from "./Rollout.ts"
 
 /**
- * One line of `metrics.jsonl`: the metric vocabulary of docs/metrics.md. Numbers that do not
- * exist yet (no episode has ended) are `null`.
+ * One line of `metrics.jsonl`: the metric vocabulary of docs/metrics.md. The common keys are
+ * present for every algorithm; the natural-gradient and first-order keys for their family.
+ * Numbers that do not exist yet (no episode has ended) are `null`.
  *
  * @category models
  */
@@ -36,20 +39,30 @@ export interface IterationReport {
   readonly episodes: number
   readonly episodeReturnMean: number | null
   readonly episodeLengthMean: number | null
+  /** Mean return of the episodes that ended in this iteration's batch. */
+  readonly batchReturnMean: number | null
   readonly kl: number
   readonly entropy: number
   readonly surrogateGain: number
-  readonly expectedImprovement: number
-  readonly backtracks: number
-  readonly lineSearchAccepted: boolean
-  readonly stepOutcome: string
-  readonly stepSize: number
-  readonly maxStepSize: number
-  readonly cgIterations: number
-  readonly cgResidual: number
-  readonly gradientNorm: number
   readonly valueLoss: number
   readonly explainedVariance: number
+  readonly gradientNorm: number
+  // natural-gradient methods
+  readonly expectedImprovement?: number
+  readonly backtracks?: number
+  readonly lineSearchAccepted?: boolean
+  readonly stepOutcome?: string
+  readonly stepSize?: number
+  readonly maxStepSize?: number
+  readonly cgIterations?: number
+  readonly cgResidual?: number
+  // first-order methods
+  readonly approxKl?: number
+  readonly clipFraction?: number | null
+  readonly policyLoss?: number
+  readonly beta?: number
+  readonly learningRate?: number
+  readonly epochs?: number
   readonly wallSeconds: number
 }
 
@@ -67,7 +80,13 @@ export interface TrainingState {
   readonly policyParams: Float64Array
   readonly value: Mlp.Spec
   readonly valueParams: Float64Array
-  readonly criticOptimizer: Adam.State
+  /**
+   * Adam's state: over the value parameters (natural-gradient recipes fit the critic
+   * separately), or over `[policy, value]` parameters (first-order recipes).
+   */
+  readonly optimizer: Adam.State
+  /** The KL penalty coefficient β of first-order recipes (0 when unused). */
+  readonly beta: number
   readonly rollout: Rollout.State
   /** Returns and lengths of the last (up to) 100 completed episodes, oldest first. */
   readonly recentReturns: ReadonlyArray<number>
@@ -153,7 +172,8 @@ export const initialState = (run: Run): TrainingState => {
     policyParams: Policy.initialize(k.policy, policy),
     value,
     valueParams,
-    criticOptimizer: Adam.init(valueParams.length),
+    optimizer: Adam.init(recipe._tag === "NaturalGradient" ? valueParams.length : Policy.parameterCount(policy) + valueParams.length),
+    beta: recipe._tag === "FirstOrder" ? recipe.penalty.initialBeta : 0,
     rollout,
     recentReturns: [],
     recentLengths: []
@@ -215,7 +235,9 @@ const evaluateValues = (spec: Mlp.Spec, params: Float64Array, batch: Rollout.Bat
 export const iterate = (run: Run, state: TrainingState, wallSeconds: () => number): Iteration => {
   const { recipe } = run
   const k = keys(run.seed)
-  const [rolloutKey, criticKey] = Key.split(Key.foldIn(k.iterations, state.iteration), 2)
+  // Split in three even for recipes that use two: keys must not depend on the recipe's kind
+  // beyond what it draws.
+  const [rolloutKey, criticKey, updateKey] = Key.split(Key.foldIn(k.iterations, state.iteration), 3)
 
   const batch = Rollout.collect(state.rollout, state.policy, state.policyParams, rolloutKey!, recipe.stepsPerEnv)
   const { values, bootstrap } = evaluateValues(state.value, state.valueParams, batch)
@@ -229,6 +251,65 @@ export const iterate = (run: Run, state: TrainingState, wallSeconds: () => numbe
     truncations: batch.truncations
   })
 
+  const recentReturns = [...state.recentReturns, ...batch.episodeReturns].slice(-EPISODE_WINDOW)
+  const recentLengths = [...state.recentLengths, ...batch.episodeLengths].slice(-EPISODE_WINDOW)
+  const common = {
+    iteration: state.iteration + 1,
+    steps: state.steps + batch.size,
+    episodes: state.episodes + batch.episodeReturns.length,
+    episodeReturnMean: mean(recentReturns),
+    episodeLengthMean: mean(recentLengths),
+    batchReturnMean: mean(batch.episodeReturns),
+    explainedVariance: explainedVariance(values, returns)
+  }
+  const advance = (update: Pick<TrainingState, "policyParams" | "valueParams" | "optimizer" | "beta">): TrainingState => ({
+    ...state,
+    ...update,
+    iteration: common.iteration,
+    steps: common.steps,
+    episodes: common.episodes,
+    recentReturns,
+    recentLengths
+  })
+
+  if (recipe._tag === "FirstOrder") {
+    const update = FirstOrder.update(recipe, {
+      policy: state.policy,
+      params: state.policyParams,
+      value: state.value,
+      valueParams: state.valueParams,
+      optimizer: state.optimizer,
+      beta: state.beta,
+      observations: batch.observations,
+      actions: batch.actions,
+      advantages,
+      returns,
+      values,
+      size: batch.size,
+      progress: Math.min(1, state.steps / run.totalSteps),
+      key: updateKey!
+    })
+    const d = update.diagnostics
+    return {
+      state: advance({ policyParams: update.params, valueParams: update.valueParams, optimizer: update.optimizer, beta: update.beta }),
+      report: {
+        ...common,
+        kl: d.kl,
+        entropy: d.entropy,
+        surrogateGain: d.surrogateGain,
+        valueLoss: d.valueLoss,
+        gradientNorm: d.gradientNorm,
+        approxKl: d.approxKl,
+        clipFraction: d.clipFraction,
+        policyLoss: d.policyLoss,
+        beta: d.beta,
+        learningRate: d.learningRate,
+        epochs: d.epochs,
+        wallSeconds: wallSeconds()
+      }
+    }
+  }
+
   const policyUpdate = NaturalGradient.update(recipe, {
     policy: state.policy,
     params: state.policyParams,
@@ -237,33 +318,17 @@ export const iterate = (run: Run, state: TrainingState, wallSeconds: () => numbe
     advantages,
     size: batch.size
   })
-  const criticFit = Critic.fit(recipe.critic, state.value, state.valueParams, state.criticOptimizer, batch.observations, returns, criticKey!)
-
-  const recentReturns = [...state.recentReturns, ...batch.episodeReturns].slice(-EPISODE_WINDOW)
-  const recentLengths = [...state.recentLengths, ...batch.episodeLengths].slice(-EPISODE_WINDOW)
-  const next: TrainingState = {
-    ...state,
-    iteration: state.iteration + 1,
-    steps: state.steps + batch.size,
-    episodes: state.episodes + batch.episodeReturns.length,
-    policyParams: policyUpdate.params,
-    valueParams: criticFit.params,
-    criticOptimizer: criticFit.optimizer,
-    recentReturns,
-    recentLengths
-  }
+  const criticFit = Critic.fit(recipe.critic, state.value, state.valueParams, state.optimizer, batch.observations, returns, criticKey!)
   const d = policyUpdate.diagnostics
   return {
-    state: next,
+    state: advance({ policyParams: policyUpdate.params, valueParams: criticFit.params, optimizer: criticFit.optimizer, beta: 0 }),
     report: {
-      iteration: next.iteration,
-      steps: next.steps,
-      episodes: next.episodes,
-      episodeReturnMean: mean(recentReturns),
-      episodeLengthMean: mean(recentLengths),
+      ...common,
       kl: d.kl,
       entropy: d.entropy,
       surrogateGain: d.surrogateGain,
+      valueLoss: criticFit.valueLoss,
+      gradientNorm: d.gradientNorm,
       expectedImprovement: d.expectedImprovement,
       backtracks: d.backtracks,
       lineSearchAccepted: d.lineSearchAccepted,
@@ -272,13 +337,32 @@ export const iterate = (run: Run, state: TrainingState, wallSeconds: () => numbe
       maxStepSize: d.maxStepSize,
       cgIterations: d.cgIterations,
       cgResidual: d.cgResidual,
-      gradientNorm: d.gradientNorm,
-      valueLoss: criticFit.valueLoss,
-      explainedVariance: explainedVariance(values, returns),
       wallSeconds: wallSeconds()
     }
   }
 }
+
+/**
+ * Checks that a run can start — a positive integer step budget, an environment that can be
+ * created, a recipe that fits it (the dense Fisher solve's parameter limit) — without training.
+ *
+ * @category functions
+ */
+export const check = (run: Run): Effect.Effect<void, TrainError> =>
+  Effect.gen(function*() {
+    if (!Number.isInteger(run.totalSteps) || run.totalSteps < 1) {
+      return yield* new TrainError({ message: `totalSteps must be a positive integer, got ${run.totalSteps}` })
+    }
+    const env = yield* Effect.try({
+      try: () => run.makeEnv(),
+      catch: (cause) => new TrainError({ message: `could not create the environment: ${describeCause(cause)}`, cause })
+    })
+    const policy = policyFor(run.recipe, env)
+    if (run.recipe._tag === "NaturalGradient" && run.recipe.solver._tag === "DenseCholesky") {
+      const tooLarge = DenseFisher.checkSize(Policy.parameterCount(policy), (run.recipe.solver as DenseFisher.DenseCholesky).maxParameters)
+      if (tooLarge !== undefined) return yield* new TrainError({ message: tooLarge.message, cause: tooLarge })
+    }
+  })
 
 /**
  * The run as a stream of iterations. It ends after the first iteration whose cumulative step
@@ -290,9 +374,7 @@ export const iterations = (run: Run): Stream.Stream<Iteration, TrainError, Tenso
   Stream.unwrap(
     Effect.gen(function*() {
       yield* TensorBackend
-      if (!Number.isInteger(run.totalSteps) || run.totalSteps < 1) {
-        return yield* new TrainError({ message: `totalSteps must be a positive integer, got ${run.totalSteps}` })
-      }
+      yield* check(run)
       const start = yield* Clock.currentTimeMillis
       const initial = yield* Effect.try({
         try: () => initialState(run),

@@ -79,6 +79,14 @@ export const tuned: Readonly<Record<string, Recipe.NaturalGradient>> = {
     advantage: Advantage.normalized(Advantage.gae({ gamma: 0.99, lambda: 0.95 })),
     step: LineSearch.backtracking({ maxKl: 0.015, backtrackRatio: 0.8, maxBacktracks: 10 }),
     critic: Critic.adam({ learningRate: 3e-3, epochs: 20, minibatchSize: 512 })
+  },
+  "Pendulum-v1": {
+    ...recipe,
+    numEnvs: 2,
+    stepsPerEnv: 1024,
+    advantage: Advantage.normalized(Advantage.gae({ gamma: 0.9, lambda: 0.95 })),
+    solver: ConjugateGradient.make({ maxIterations: 15, residualTolerance: 1e-10 }),
+    critic: Critic.adam({ learningRate: 1e-3, epochs: 20, minibatchSize: 128 })
   }
 }
 

@@ -6,10 +6,13 @@
  *
  * @since 0.1.0
  */
-import { Console, Data, Effect, FileSystem, Layer, Option, Path, Schema, Stream } from "effect"
+import { Console, Data, Effect, FileSystem, Layer, Option, Path, Result, Schema, Stream } from "effect"
 import { CliConfig, CliError, CliOutput, Command, Flag, GlobalFlag } from "effect/cli"
 import * as Key from "../algebra/Key.ts"
+import * as Npg from "../algorithms/Npg.ts"
+import * as Ppo from "../algorithms/Ppo.ts"
 import * as Recipe from "../algorithms/Recipe.ts"
+import * as RecipeData from "../algorithms/RecipeData.ts"
 import * as Train from "../algorithms/Train.ts"
 import * as Trpo from "../algorithms/Trpo.ts"
 import * as Registry from "../envs/Registry.ts"
@@ -21,7 +24,10 @@ export const version = "0.1.0"
 
 /** The algorithms `--algo` accepts, with the recipe each resolves to for an environment. */
 const algorithms = {
-  trpo: (envId: string): Recipe.Recipe => Trpo.forEnv(envId)
+  npg: (envId: string): Recipe.Recipe => Npg.forEnv(envId),
+  trpo: (envId: string): Recipe.Recipe => Trpo.forEnv(envId),
+  "ppo-penalty": (envId: string): Recipe.Recipe => Ppo.penaltyForEnv(envId),
+  "ppo-clip": (envId: string): Recipe.Recipe => Ppo.clipForEnv(envId)
 } as const
 type Algorithm = keyof typeof algorithms
 const algorithmNames = Object.keys(algorithms) as ReadonlyArray<Algorithm>
@@ -104,6 +110,24 @@ export interface TrainConfig {
   readonly steps: number
   readonly backend: TensorBackend.BackendName
   readonly out: string
+  /** `--set key=value` overrides, applied in order to the algorithm's recipe for the env. */
+  readonly set: ReadonlyArray<readonly [string, string]>
+}
+
+/**
+ * The recipe a train command resolves to: the algorithm's recipe for the environment with every
+ * `--set` override applied in order; the first bad override is a one-line error.
+ *
+ * @category commands
+ */
+export const resolveRecipe = (config: Pick<TrainConfig, "algo" | "env" | "set">): Result.Result<Recipe.Recipe, CliError.UserError> => {
+  let recipe: Recipe.Recipe = algorithms[config.algo](config.env)
+  for (const [key, value] of config.set) {
+    const next = RecipeData.override(recipe, key, value)
+    if (Result.isFailure(next)) return Result.fail(new CliError.UserError({ cause: next.failure, userMessage: `--set ${next.failure.message}` }))
+    recipe = next.success
+  }
+  return Result.succeed(recipe)
 }
 
 // A user-facing failure of the train handler, rendered on one line.
@@ -120,16 +144,19 @@ export const runTrain = (config: TrainConfig, options: { readonly force: boolean
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const metricsPath = path.join(config.out, "metrics.jsonl")
-    if (!options.force && (yield* fs.exists(metricsPath))) return yield* new RunExistsError({ dir: config.out })
-    const recipe = algorithms[config.algo](config.env)
+    const resolved = resolveRecipe(config)
+    if (Result.isFailure(resolved)) return yield* resolved.failure
+    const recipe = resolved.success
     const run: Train.Run = { recipe, makeEnv: () => Registry.makeUnsafe(Registry.builtins, config.env), seed: config.seed, totalSteps: config.steps }
+    yield* Train.check(run)
+    if (!options.force && (yield* fs.exists(metricsPath))) return yield* new RunExistsError({ dir: config.out })
     // The backend is acquired before anything is written, so an unavailable one writes nothing.
     return yield* Effect.gen(function*() {
       const backend = yield* TensorBackend.TensorBackend
       yield* fs.makeDirectory(config.out, { recursive: true })
       yield* fs.writeFileString(
         path.join(config.out, "config.json"),
-        `${JSON.stringify({ trustregion: version, ...config, keyFormat: Key.format, tfjs: backend.version, recipe: Recipe.describe(recipe) }, null, 2)}\n`
+        `${JSON.stringify({ trustregion: version, ...config, set: Object.fromEntries(config.set), keyFormat: Key.format, tfjs: backend.version, recipe: Recipe.describe(recipe) }, null, 2)}\n`
       )
       yield* fs.writeFileString(metricsPath, "")
       const last = yield* Train.iterations(run).pipe(
@@ -177,6 +204,10 @@ export const train = Command.make(
     steps: Flag.Int("steps").pipe(Flag.withSchema(PositiveInt), withDefault("Environment steps to train for", 100_000)),
     out: Flag.String("out").pipe(Flag.withMetavar("DIR"), Flag.withDescription("Run directory [default: runs/<env>-<algo>-seed<seed>]"), Flag.optional),
     backend: Flag.Literals("backend", TensorBackend.backendNames).pipe(withDefault("TensorFlow.js backend", "wasm" as TensorBackend.BackendName)),
+    set: Flag.KeyValuePair("set").pipe(
+      Flag.withDescription("Override a recipe hyperparameter, e.g. --set step.maxKl=0.02 (repeatable; a block as JSON)"),
+      Flag.withDefault({})
+    ),
     force: Flag.Boolean("force").pipe(withDefault("Overwrite an existing run in --out", false)),
     quiet: Flag.Boolean("quiet").pipe(withDefault("Print no progress lines", false))
   },
@@ -188,7 +219,8 @@ export const train = Command.make(
         seed: flags.seed,
         steps: flags.steps,
         backend: flags.backend,
-        out: Option.getOrElse(flags.out, () => `runs/${flags.env}-${flags.algo}-seed${flags.seed}`)
+        out: Option.getOrElse(flags.out, () => `runs/${flags.env}-${flags.algo}-seed${flags.seed}`),
+        set: Object.entries(flags.set)
       },
       { force: flags.force, progress: !flags.quiet }
     )
@@ -200,6 +232,6 @@ export const train = Command.make(
  * @category commands
  */
 export const command = Command.make("trustregion").pipe(
-  Command.withDescription("Natural-gradient policy optimisation (TRPO) on TensorFlow.js"),
+  Command.withDescription("Natural-gradient policy optimisation (NPG, TRPO, PPO-penalty, PPO-clip) on TensorFlow.js"),
   Command.withSubcommands([train])
 )

@@ -8,6 +8,7 @@
 import { Data, Effect } from "effect"
 import * as CartPole from "./CartPole.ts"
 import type * as Env from "./Env.ts"
+import * as Pendulum from "./Pendulum.ts"
 import * as TimeLimit from "./TimeLimit.ts"
 
 /**
@@ -75,6 +76,19 @@ export const cartPoleV1: EnvSpec = {
 }
 
 /**
+ * Pendulum-v1 with Gymnasium's limit of 200 steps; options `g`, `x_init`, `y_init` (see
+ * `Pendulum.Options`).
+ *
+ * @category constructors
+ */
+export const pendulumV1: EnvSpec = {
+  id: Pendulum.id,
+  description: "Swing a pendulum up and hold it upright with a bounded continuous torque (Gymnasium classic control)",
+  maxEpisodeSteps: 200,
+  make: (options) => Pendulum.make(options as Pendulum.Options | undefined)
+}
+
+/**
  * The registry with no envs.
  *
  * @category constructors
@@ -82,11 +96,16 @@ export const cartPoleV1: EnvSpec = {
 export const empty: Registry = { specs: new Map() }
 
 /**
- * The registry of the library's envs: `CartPole-v1`.
+ * The registry of the library's envs: `CartPole-v1`, `Pendulum-v1`.
  *
  * @category constructors
  */
-export const builtins: Registry = { specs: new Map([[cartPoleV1.id, cartPoleV1]]) }
+export const builtins: Registry = {
+  specs: new Map([
+    [cartPoleV1.id, cartPoleV1],
+    [pendulumV1.id, pendulumV1]
+  ])
+}
 
 /**
  * The registered ids, in registration order.

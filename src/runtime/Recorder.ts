@@ -42,8 +42,12 @@ export const progressLine = (r: IterationReport): string =>
     `return ${fixed(r.episodeReturnMean, 1).padStart(7)}`,
     `len ${fixed(r.episodeLengthMean, 1).padStart(6)}`,
     `kl ${r.kl.toFixed(4)}`,
-    `ls ${r.lineSearchAccepted ? "ok" : "no"}/${r.backtracks}`,
-    `cg ${r.cgIterations} ${r.cgResidual.toExponential(1)}`,
+    ...(r.cgIterations !== undefined
+      ? [`ls ${r.lineSearchAccepted ? "ok" : "no"}/${r.backtracks}`, `cg ${r.cgIterations} ${(r.cgResidual ?? NaN).toExponential(1)}`]
+      : []),
+    ...(r.epochs !== undefined
+      ? [`epochs ${r.epochs}`, ...(r.clipFraction !== undefined && r.clipFraction !== null ? [`clip ${r.clipFraction.toFixed(3)}`] : []), ...(r.beta !== undefined && r.beta > 0 ? [`beta ${r.beta.toPrecision(3)}`] : [])]
+      : []),
     `vloss ${fixed(r.valueLoss, 2).padStart(8)}`,
     `ev ${fixed(r.explainedVariance, 2).padStart(5)}`,
     `${r.wallSeconds.toFixed(1)}s`

@@ -154,6 +154,45 @@ describe("Distribution", () => {
     })
   })
 
+  describe("entropyGradient", () => {
+    it("categorical: p = [¼, ¾] gives ∂H/∂z = [3/16 ln 3, −3/16 ln 3] (tol 1e-15)", () => {
+      // H = ln 4 − ¾ ln 3, so log p_0 + H = −¾ ln 3 and log p_1 + H = ¼ ln 3;
+      // ∂H/∂z_j = −p_j (log p_j + H) = [¼·¾ ln 3, −¾·¼ ln 3].
+      const g = Distribution.entropyGradient(Distribution.categorical(2), [0, Math.log(3)], [], 1, 1)
+      expectClose(g.outputs, [(3 / 16) * Math.log(3), -(3 / 16) * Math.log(3)], 1e-15)
+      expect(g.extra.length).toBe(0)
+    })
+
+    it("categorical: is 0 at uniform logits (the maximum) and every row sums to 0 (shift invariance; tol 1e-15)", () => {
+      const dist = Distribution.categorical(4)
+      expectClose(Distribution.entropyGradient(dist, [0.3, 0.3, 0.3, 0.3], [], 1, 2).outputs, [0, 0, 0, 0], 1e-15)
+      const c = categoricalBatch(30, 5, 4)
+      const g = Distribution.entropyGradient(c.dist, c.outputs, [], 5, 1)
+      expectClose(Array.from({ length: 5 }, (_, i) => sum(row(g.outputs, i, 4))), new Float64Array(5), 1e-15)
+    })
+
+    it("categorical: equals central differences of scale · N · meanEntropy in the logits (N = 5, n = 4, scale 0.7; tol 1e-8)", () => {
+      const c = categoricalBatch(31, 5, 4)
+      const f = (z: Float64Array) => 0.7 * 5 * Distribution.meanEntropy(c.dist, z, [], 5)
+      const g = Distribution.entropyGradient(c.dist, c.outputs, [], 5, 0.7)
+      expectClose(g.outputs, centralGradient(f, c.outputs), FD)
+      // The Dense oracle's entropy gives the same differences.
+      const oracle = (z: Float64Array) => 0.7 * Array.from({ length: 5 }, (_, i) => Dense.categoricalEntropy(row(z, i, 4))).reduce((a, b) => a + b, 0)
+      expectClose(g.outputs, centralGradient(oracle, c.outputs), FD)
+    })
+
+    it("Gaussian: no gradient in the means and scale · N per log-std, matching central differences (N = 5, d = 3, scale 0.3; tol 1e-8)", () => {
+      // H = Σ_j (s_j + ½ ln 2πe) per sample, so Σ_i H_i has ∂/∂s_j = N.
+      const g = gaussianBatch(32, 5, 3)
+      const f = (outputs: Float64Array, extra: Float64Array) => 0.3 * 5 * Distribution.meanEntropy(g.dist, outputs, extra, 5)
+      const grad = Distribution.entropyGradient(g.dist, g.outputs, g.extra, 5, 0.3)
+      expectClose(grad.outputs, new Float64Array(15), 0)
+      expectClose(grad.extra, [1.5, 1.5, 1.5], 1e-15)
+      expectClose(grad.extra, centralGradient((s) => f(Float64Array.from(g.outputs), s), g.extra), FD)
+      expectClose(grad.outputs, centralGradient((m) => f(m, Float64Array.from(g.extra)), g.outputs), FD)
+    })
+  })
+
   describe("kls", () => {
     it("Gaussian: KL(N(0, 1) ‖ N(1, 2²)) = ln 2 − ¼ (tol 1e-15)", () => {
       // ln(σ_new/σ_old) + (σ_old² + (μ_old − μ_new)²)/(2σ_new²) − ½ = ln 2 + (1 + 1)/8 − ½.

@@ -41,9 +41,10 @@ const coinSpec: Registry.EnvSpec = {
 describe("Registry", () => {
   describe("ids", () => {
     it("lists the builtins", () => {
-      expect(Registry.ids(Registry.builtins)).toEqual(["CartPole-v1"])
+      expect(Registry.ids(Registry.builtins)).toEqual(["CartPole-v1", "Pendulum-v1"])
       expect(Registry.ids(Registry.empty)).toEqual([])
       expect(Registry.get(Registry.builtins, "CartPole-v1")?.maxEpisodeSteps).toBe(500)
+      expect(Registry.get(Registry.builtins, "Pendulum-v1")?.maxEpisodeSteps).toBe(200)
     })
   })
 
@@ -74,14 +75,14 @@ describe("Registry", () => {
         expect(error).toBeInstanceOf(Registry.UnknownEnvError)
         expect(error._tag).toBe("UnknownEnvError")
         expect(error.id).toBe("Foo-v0")
-        expect(error.known).toEqual(["CartPole-v1"])
-        expect(error.message).toBe(`unknown environment "Foo-v0"; available: CartPole-v1`)
+        expect(error.known).toEqual(["CartPole-v1", "Pendulum-v1"])
+        expect(error.message).toBe(`unknown environment "Foo-v0"; available: CartPole-v1, Pendulum-v1`)
       }))
 
     it("throws UnknownEnvError from makeUnsafe", () => {
       expect(() => Registry.makeUnsafe(Registry.builtins, "Foo-v0")).toThrow(Registry.UnknownEnvError)
       expect(() => Registry.makeUnsafe(Registry.builtins, "Foo-v0")).toThrow(
-        `unknown environment "Foo-v0"; available: CartPole-v1`
+        `unknown environment "Foo-v0"; available: CartPole-v1, Pendulum-v1`
       )
       expect(Registry.makeUnsafe(Registry.builtins, "CartPole-v1").maxEpisodeSteps).toBe(500)
     })
@@ -91,8 +92,8 @@ describe("Registry", () => {
     it.effect("adds a user env without changing the original registry", () =>
       Effect.gen(function*() {
         const mine = yield* Registry.register(Registry.builtins, coinSpec)
-        expect(Registry.ids(mine)).toEqual(["CartPole-v1", "Coin-v0"])
-        expect(Registry.ids(Registry.builtins)).toEqual(["CartPole-v1"])
+        expect(Registry.ids(mine)).toEqual(["CartPole-v1", "Pendulum-v1", "Coin-v0"])
+        expect(Registry.ids(Registry.builtins)).toEqual(["CartPole-v1", "Pendulum-v1"])
         const env = yield* Registry.make(mine, "Coin-v0", { bias: 0.5 })
         expect(env.maxEpisodeSteps).toBe(3)
         env.reset({ state: [1] })
@@ -100,7 +101,7 @@ describe("Registry", () => {
         expect(env.step(0)).toMatchObject({ reward: 1.5, truncated: false })
         expect(env.step(0)).toMatchObject({ reward: 1.5, truncated: true })
         const error = yield* Effect.flip(Registry.make(mine, "Foo-v0"))
-        expect(error.message).toBe(`unknown environment "Foo-v0"; available: CartPole-v1, Coin-v0`)
+        expect(error.message).toBe(`unknown environment "Foo-v0"; available: CartPole-v1, Pendulum-v1, Coin-v0`)
       }))
 
     it.effect("fails with DuplicateEnvError on a taken id", () =>

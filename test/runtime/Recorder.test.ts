@@ -12,6 +12,7 @@ const report = (iteration: number, overrides: Partial<IterationReport> = {}): It
   episodes: 3 * iteration,
   episodeReturnMean: 20 + iteration,
   episodeLengthMean: 20 + iteration,
+  batchReturnMean: 21 + iteration,
   kl: 0.0087,
   entropy: 0.69,
   surrogateGain: 0.011,
