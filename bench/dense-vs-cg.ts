@@ -205,8 +205,8 @@ const format = (r: Row): Array<string> => [
   (r.denseMs / r.cg10Ms).toFixed(2),
   r.cgConvergedMs.toFixed(1),
   String(r.cgConvergedIterations),
-  r.cosineCg10.toFixed(6),
-  r.cosineCgConverged.toFixed(8),
+  r.cosineCg10.toFixed(10),
+  r.cosineCgConverged.toFixed(10),
   r.smallDamping.cosineCg10.toFixed(6),
   r.smallDamping.cosineCgConverged.toFixed(6),
   String(r.smallDamping.cgConvergedIterations)

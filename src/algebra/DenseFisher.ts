@@ -7,8 +7,9 @@
  * `Fisher.Problem`, {@link denseOperator} gives the damped matrix as the optional `dense()` of
  * a `LinearOperator`, and {@link cholesky} is a block for the `Solver` slot that factorises
  * what `dense()` returns. Exact (to float32 in `F`, float64 in the solve) and useful as a
- * reference or for small policies; for a 64×64 network (P ≈ 4600) it costs seconds where ten
- * CG iterations cost milliseconds (bench/dense-vs-cg.ts).
+ * reference or for tiny policies: on a batch of 2048 it beats ten CG iterations only below
+ * P ≈ 100 (4→4→4→2: 2 ms against 4 ms), and for 4→64→64→2 (P = 4610) it takes ~11 s
+ * (2 s to build F, 9 s to factorise) against ~15 ms (bench/dense-vs-cg.ts).
  *
  * @since 0.1.0
  */

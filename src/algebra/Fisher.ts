@@ -25,6 +25,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type * as ConjugateGradient from "./ConjugateGradient.ts"
+import * as DenseFisher from "./DenseFisher.ts"
 import * as Distribution from "./Distribution.ts"
 import * as Mlp from "./Mlp.ts"
 import * as Policy from "./Policy.ts"
@@ -127,6 +128,8 @@ export const analytic = (options: { readonly damping?: number; readonly subsampl
           linearization.vjp(Distribution.fisherOutputs(dist, linearization.outputs, extra, linearization.jvp(v), size, 1 / size))
       return {
         dimension: params.length,
+        // The dense matrix for solvers that factorise it, from the same (sub)sampled rows.
+        dense: DenseFisher.denseOperator(sub === undefined ? problem : { ...problem, observations: sub.rows, size: sub.size, linearization }, damping),
         apply: (v) => {
           const out = new Float64Array(params.length)
           out.set(networkProduct(v.subarray(0, netSize)))
