@@ -67,6 +67,9 @@ export const adamEpochs = (options: {
   if (!Number.isInteger(optimizer.minibatchSize) || optimizer.minibatchSize < 1) {
     throw new RangeError(`FirstOrder.adamEpochs: minibatchSize must be a positive integer, got ${optimizer.minibatchSize}`)
   }
+  if (!(optimizer.learningRate.at(0) > 0) || !(optimizer.learningRate.at(1) >= 0)) {
+    throw new RangeError(`FirstOrder.adamEpochs: learningRate must start > 0 and end ≥ 0, got ${optimizer.learningRate.at(0)} → ${optimizer.learningRate.at(1)}`)
+  }
   if (!(optimizer.maxGradNorm > 0)) throw new RangeError(`FirstOrder.adamEpochs: maxGradNorm must be > 0, got ${optimizer.maxGradNorm}`)
   if (!(optimizer.epsilon > 0) || !Number.isFinite(optimizer.epsilon)) throw new RangeError(`FirstOrder.adamEpochs: epsilon must be > 0, got ${optimizer.epsilon}`)
   return optimizer

@@ -107,6 +107,15 @@ type Fields = { readonly [key: string]: unknown }
 const num = (d: Fields, k: string) => d[k] as number
 const opt = (d: Fields, k: string): { readonly [key: string]: number } => (d[k] === undefined ? {} : { [k]: d[k] as number })
 
+class BuildFailure {
+  readonly path: string
+  readonly message: string
+  constructor(path: string, message: string) {
+    this.path = path
+    this.message = message
+  }
+}
+
 /** Builds a block from decoded data; a constructor's RangeError names the bad parameter. */
 const builders: Readonly<Record<string, (d: Fields, build: (d: Fields, path: string) => unknown, path: string) => unknown>> = {
   Gae: (d) => Advantage.gae({ gamma: num(d, "gamma"), lambda: num(d, "lambda") }),
@@ -134,7 +143,12 @@ const builders: Readonly<Record<string, (d: Fields, build: (d: Fields, path: str
   Running: (d) => Normalize.running({ clip: num(d, "clip"), epsilon: num(d, "epsilon") }),
   AdaptivePenalty: (d) =>
     Penalty.adaptive({ initialBeta: num(d, "initialBeta"), targetKl: num(d, "targetKl"), tolerance: num(d, "tolerance"), factor: num(d, "factor"), ...opt(d, "minBeta"), ...opt(d, "maxBeta") }),
-  FixedPenalty: (d) => Penalty.fixed({ beta: num(d, "beta") }),
+  FixedPenalty: (d, _, path) => {
+    if (d.initialBeta !== undefined && d.initialBeta !== d.beta) {
+      throw new BuildFailure(`${path}.initialBeta`, `must equal beta (${d.beta}) for a fixed penalty, got ${d.initialBeta}`)
+    }
+    return Penalty.fixed({ beta: num(d, "beta") })
+  },
   Constant: (d) => Schedule.constant(num(d, "value")),
   Linear: (d) => Schedule.linear({ start: num(d, "start"), end: num(d, "end") }),
   AdamEpochs: (d, build, path) =>
@@ -149,15 +163,6 @@ const builders: Readonly<Record<string, (d: Fields, build: (d: Fields, path: str
   Raw: () => FirstOrder.raw(),
   Never: () => FirstOrder.never(),
   ApproxKl: (d) => FirstOrder.approxKlStop({ targetKl: num(d, "targetKl"), tolerance: num(d, "tolerance") })
-}
-
-class BuildFailure {
-  readonly path: string
-  readonly message: string
-  constructor(path: string, message: string) {
-    this.path = path
-    this.message = message
-  }
 }
 
 const buildBlock = (d: Fields, path: string): unknown => {
@@ -211,7 +216,11 @@ export const decode = (json: unknown): Result.Result<Recipe.Recipe, RecipeError>
     for (const slot of blockSlots) if (data[slot] !== undefined) recipe[slot] = buildBlock(data[slot] as Fields, slot)
     return Result.succeed(recipe as unknown as Recipe.Recipe)
   } catch (cause) {
-    if (cause instanceof BuildFailure) return Result.fail(new RecipeError({ path: cause.path, message: `${cause.path}: ${cause.message.replace(new RegExp(`^${cause.path.split(".").at(-1)} `), "")}` }))
+    if (cause instanceof BuildFailure) {
+      // "maxKl must be > 0, got -1" → "must be > 0, got -1" (the path already names maxKl).
+      const detail = cause.message.replace(new RegExp(`^${cause.path.split(".").at(-1)} (?=must )`), "")
+      return Result.fail(new RecipeError({ path: cause.path, message: `${cause.path}: ${detail}` }))
+    }
     throw cause
   }
 }
@@ -226,7 +235,8 @@ export const keys = (recipe: Recipe.Recipe): ReadonlyArray<string> => {
   const out: Array<string> = []
   const walk = (value: unknown, path: string) => {
     if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-      for (const [k, v] of Object.entries(value)) if (k !== "_tag") walk(v, path === "" ? k : `${path}.${k}`)
+      const derived = derivedKeys[(value as { readonly _tag?: string })._tag ?? ""] ?? []
+      for (const [k, v] of Object.entries(value)) if (k !== "_tag" && !derived.includes(k)) walk(v, path === "" ? k : `${path}.${k}`)
     } else if (path !== "") {
       out.push(path)
     }
@@ -255,6 +265,9 @@ export const override = (recipe: Recipe.Recipe, path: string, text: string): Res
   const leaf = parts.at(-1)!
   const current = parent[leaf]
   if (leaf === "_tag" || (current === undefined && !optionalKeyOf(parent, leaf))) return Result.fail(unknownKey(recipe, path))
+  if ((derivedKeys[parent._tag as string] ?? []).includes(leaf)) {
+    return Result.fail(new RecipeError({ path, message: `${path} is derived from the block's other fields and cannot be set` }))
+  }
   const parsed = parseValue(current, text)
   if (parsed === undefined) {
     const expected = typeof current === "object" && current !== null && !Array.isArray(current) ? "a block as JSON, e.g. {\"_tag\": …}" : Array.isArray(current) ? "a comma-separated list of integers" : typeof current === "string" ? "a string" : "a number"
@@ -266,6 +279,11 @@ export const override = (recipe: Recipe.Recipe, path: string, text: string): Res
   const detail = decoded.failure.message.replace(/^[\w.]+: /, "")
   const where = decoded.failure.path === path || decoded.failure.path === "" ? "" : ` at ${decoded.failure.path}`
   return Result.fail(new RecipeError({ path, message: `invalid value "${text}" for ${path}${where} (${detail})` }))
+}
+
+// Fields a block derives from others (written into its JSON for readers, not settable).
+const derivedKeys: Readonly<Record<string, ReadonlyArray<string>>> = {
+  FixedPenalty: ["initialBeta"]
 }
 
 // Optional hyperparameters that may be absent from the JSON form (and can still be set).
@@ -289,14 +307,22 @@ const parseValue = (current: unknown, text: string): unknown => {
       return undefined
     }
   }
-  if (text.trim() === "" || !Number.isFinite(Number(text))) return undefined
-  return Number(text)
+  // Decimal notation only (no hexadecimal, no Infinity).
+  return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text.trim()) ? Number(text) : undefined
 }
 
 const unknownKey = (recipe: Recipe.Recipe, path: string): RecipeError => {
   const all = keys(recipe)
-  const prefix = path.includes(".") ? path.slice(0, path.lastIndexOf(".") + 1) : ""
-  const siblings = all.filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes("."))
-  const shown = prefix !== "" && siblings.length > 0 ? siblings : all
-  return new RecipeError({ path, message: `unknown key "${path}" for ${recipe.name}; keys${prefix === "" ? "" : ` under ${prefix.slice(0, -1)}`}: ${shown.join(", ")}` })
+  // The deepest existing block on the path: its keys are the ones to suggest.
+  const parts = path.split(".")
+  let prefix = ""
+  for (let i = parts.length - 1; i > 0; i--) {
+    const candidate = `${parts.slice(0, i).join(".")}.`
+    if (all.some((k) => k.startsWith(candidate))) {
+      prefix = candidate
+      break
+    }
+  }
+  const shown = prefix === "" ? all : all.filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes("."))
+  return new RecipeError({ path, message: `unknown key "${path}" for ${recipe.name}; keys${prefix === "" ? "" : ` under ${prefix.slice(0, -1)}`}: ${(shown.length > 0 ? shown : all).join(", ")}` })
 }

@@ -178,7 +178,7 @@ describe("RecipeData", () => {
     it("does not silently drop a FixedPenalty initialBeta that differs from beta", () => {
       const ppo = json(Ppo.clip)
       const decoded = RecipeData.decode({ ...ppo, penalty: { _tag: "FixedPenalty", beta: 0, initialBeta: 5 } })
-      if (Result.isSuccess(decoded)) expect(decoded.success.penalty.initialBeta).toBe(5)
+      if (Result.isSuccess(decoded)) expect((decoded.success as Recipe.FirstOrder).penalty.initialBeta).toBe(5)
       else expect(decoded.failure.path).toBe("penalty.initialBeta")
     })
   })
