@@ -43,10 +43,11 @@ const logTicks = (lo: number, hi: number): Array<number> => {
   return ticks.length >= 2 ? ticks : [lo, hi]
 }
 
-const format = (v: number): string => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(0) : String(Number(v.toPrecision(3))))
+const format = (v: number): string =>
+  Math.abs(v) >= 1e6 ? `${Number((v / 1e6).toPrecision(3))}M` : Math.abs(v) >= 1e4 ? `${Number((v / 1e3).toPrecision(3))}k` : Math.abs(v) < 1e-2 && v !== 0 ? v.toExponential(0) : String(Number(v.toPrecision(3)))
 
 export const linePlot = (series: ReadonlyArray<Series>, options: PlotOptions): string => {
-  const width = options.width ?? 640, height = options.height ?? 360
+  const width = options.width ?? 720, height = options.height ?? 360
   const margin = { left: 64, right: 150, top: 36, bottom: 48 }
   const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))
   const xs = all.map((p) => p[0]), ys = [...all.map((p) => p[1]), ...(options.hLines ?? []).map((l) => l.y)]
@@ -63,7 +64,7 @@ export const linePlot = (series: ReadonlyArray<Series>, options: PlotOptions): s
   const parts: Array<string> = []
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`)
   parts.push(`<rect width="100%" height="100%" fill="white"/>`)
-  parts.push(`<text x="${width / 2 - margin.right / 2}" y="20" text-anchor="middle" font-size="14">${escape(options.title)}</text>`)
+  parts.push(`<text x="${margin.left}" y="20" text-anchor="start" font-size="14">${escape(options.title)}</text>`)
   const xTicks = options.logX ? logTicks(x0, x1) : niceTicks(x0, x1, 6)
   const yTicks = options.logY ? logTicks(y0, y1) : niceTicks(y0, y1, 5)
   for (const t of xTicks) {
