@@ -11,20 +11,15 @@
  *   npx node bench/dense-vs-cg.ts            # h ∈ {4, 8, 16, 24, 32, 48, 64}
  *   npx node bench/dense-vs-cg.ts --quick    # h ∈ {4, 16, 32}, fewer repetitions
  */
-import { Effect, Stream } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as ConjugateGradient from "../src/algebra/ConjugateGradient.ts"
 import * as DenseFisher from "../src/algebra/DenseFisher.ts"
 import * as Fisher from "../src/algebra/Fisher.ts"
-import * as Key from "../src/algebra/Key.ts"
 import * as Mlp from "../src/algebra/Mlp.ts"
 import * as Surrogate from "../src/algebra/Surrogate.ts"
-import type * as Recipe from "../src/algorithms/Recipe.ts"
-import * as Rollout from "../src/algorithms/Rollout.ts"
-import * as Train from "../src/algorithms/Train.ts"
-import * as Trpo from "../src/algorithms/Trpo.ts"
-import * as Registry from "../src/envs/Registry.ts"
 import * as TensorBackend from "../src/runtime/TensorBackend.ts"
+import { cosine, median, updateProblem } from "./lib/Common.ts"
 
 const quick = process.argv.includes("--quick")
 const widths = quick ? [4, 16, 32] : [4, 8, 16, 24, 32, 48, 64]
@@ -33,50 +28,14 @@ const damping = 0.1 // Trpo.recipe's
 const smallDamping = 1e-3 // Trpo.zoo["CartPole-v1"]'s: a worse-conditioned F + λI, directions only
 const cg10 = ConjugateGradient.make({ maxIterations: 10, residualTolerance: 1e-10 })
 
-const median = (xs: ReadonlyArray<number>): number => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  return sorted[sorted.length >> 1]!
-}
-
-const cosine = (a: Float64Array, b: Float64Array): number => {
-  let ab = 0, aa = 0, bb = 0
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!
-    aa += a[i]! * a[i]!
-    bb += b[i]! * b[i]!
-  }
-  return ab / Math.sqrt(aa * bb)
-}
-
-/** The update problem of bench/run.ts, for a policy with hidden sizes [h, h]. */
-const updateProblem = (h: number) =>
-  Effect.gen(function*() {
-    const recipe: Recipe.NaturalGradient = { ...Trpo.recipe, policyHiddenSizes: [h, h] }
-    const run: Train.Run = { recipe, makeEnv: () => Registry.makeUnsafe(Registry.builtins, "CartPole-v1"), seed: 0, totalSteps: 5 * N }
-    const last = yield* Train.iterations(run).pipe(Stream.runLast)
-    if (last._tag === "None") return yield* Effect.die("no iteration")
-    const state = last.value.state
-    const batch = Rollout.collect(state.rollout, state.policy, state.policyParams, Key.make(99), N)
-    const value = Mlp.hostNetwork(state.value, state.valueParams)
-    const values = value.forward(batch.observations, batch.size, new Float64Array(batch.size))
-    const width = Mlp.inputSize(state.value)
-    const bootstrapCount = batch.bootstrapObservations.length / width
-    const bootstrap = value.forward(batch.bootstrapObservations, bootstrapCount, new Float64Array(bootstrapCount))
-    const { advantages } = recipe.advantage.estimate({
-      numSteps: batch.numSteps,
-      numEnvs: batch.numEnvs,
-      rewards: batch.rewards,
-      values,
-      nextValues: Rollout.nextValues(batch, values, bootstrap),
-      terminations: batch.terminations,
-      truncations: batch.truncations
-    })
-    const policy = state.policy, params = state.policyParams
-    const linearization = Mlp.linearize(policy.network, params, batch.observations, N)
-    const surrogate = Surrogate.makeBatch({ distribution: policy.distribution, size: N, actions: batch.actions, advantages, outputsOld: linearization.outputs, extraOld: [] })
+/** The update problem of bench/run.ts for hidden sizes [h, h], with its linearisation and gradient. */
+const fisherProblem = (h: number) =>
+  Effect.map(updateProblem({ hidden: h, size: N }), (p) => {
+    const linearization = Mlp.linearize(p.policy.network, p.params, p.observations, N)
+    const surrogate = Surrogate.makeBatch({ distribution: p.policy.distribution, size: N, actions: p.actions, advantages: p.advantages, outputsOld: linearization.outputs, extraOld: [] })
     const { gradient } = Surrogate.importanceSampled().valueAndGradient(surrogate, linearization.outputs, [])
     const g = linearization.vjp(gradient.outputs)
-    const problem: Fisher.Problem = { policy, params, observations: batch.observations, size: N, linearization }
+    const problem: Fisher.Problem = { policy: p.policy, params: p.params, observations: p.observations, size: N, linearization }
     return { problem, g }
   })
 
@@ -102,7 +61,7 @@ interface Row {
 
 const measure = (h: number) =>
   Effect.gen(function*() {
-    const { problem, g } = yield* updateProblem(h)
+    const { problem, g } = yield* fisherProblem(h)
     const P = problem.params.length
     // Dense: one solver call per round, with the time of dense() (F + λI) inside it.
     const solver = DenseFisher.cholesky({ maxParameters: 100_000 })

@@ -19,35 +19,11 @@ import * as Train from "../src/algorithms/Train.ts"
 import * as Trpo from "../src/algorithms/Trpo.ts"
 import * as CartPole from "../src/envs/CartPole.ts"
 import * as Registry from "../src/envs/Registry.ts"
-import * as Rollout from "../src/algorithms/Rollout.ts"
 import * as TensorBackend from "../src/runtime/TensorBackend.ts"
+import { compareMs, cosine, type UpdateProblem, updateProblem } from "./lib/Common.ts"
 
 const quick = process.argv.includes("--quick")
 const reps = quick ? 9 : 31
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  return sorted[sorted.length >> 1]!
-}
-
-/**
- * Median milliseconds of each function, measured round-robin (one call of each per round) after
- * `warmup` rounds, so that drift on a shared machine affects every variant alike. tfjs-wasm's
- * kernels run slowly for their first dozens of calls (V8 tiers wasm code up in the background),
- * hence the generous warm-up.
- */
-const compareMs = (fs: ReadonlyArray<() => void>, n = reps, warmup = 20): Array<number> => {
-  for (let i = 0; i < warmup; i++) for (const f of fs) f()
-  const times = fs.map(() => [] as Array<number>)
-  for (let i = 0; i < n; i++) {
-    fs.forEach((f, j) => {
-      const start = performance.now()
-      f()
-      times[j]!.push(performance.now() - start)
-    })
-  }
-  return times.map(median)
-}
 
 const rows: Array<{ group: string; name: string; value: number; unit: string; note?: string }> = []
 const row = (group: string, name: string, value: number, unit: string, note?: string) => {
@@ -57,55 +33,11 @@ const row = (group: string, name: string, value: number, unit: string, note?: st
 
 // -- The policy update at batch 2048 ----------------------------------------------------------------
 
-/**
- * A TRPO update problem as in the issue, from real data: a 4→64→64→2 tanh categorical policy
- * after 5 iterations of TRPO on CartPole-v1 (1 env × 2048 steps), and the next 2048-step batch
- * with its normalised GAE advantages.
- */
-const updateProblem = Effect.gen(function*() {
-  const N = 2048
-  const run: Train.Run = {
-    recipe: Trpo.recipe,
-    makeEnv: () => Registry.makeUnsafe(Registry.builtins, "CartPole-v1"),
-    seed: 0,
-    totalSteps: 5 * N
-  }
-  const last = yield* Train.iterations(run).pipe(Stream.runLast)
-  if (last._tag === "None") return yield* Effect.die("no iteration")
-  const state = last.value.state
-  const batch = Rollout.collect(state.rollout, state.policy, state.policyParams, Key.make(99), N)
-  const value = Mlp.hostNetwork(state.value, state.valueParams)
-  const values = value.forward(batch.observations, batch.size, new Float64Array(batch.size))
-  const width = Mlp.inputSize(state.value)
-  const bootstrap = value.forward(batch.bootstrapObservations, batch.bootstrapObservations.length / width, new Float64Array(batch.bootstrapObservations.length / width))
-  const { advantages } = Trpo.recipe.advantage.estimate({
-    numSteps: batch.numSteps,
-    numEnvs: batch.numEnvs,
-    rewards: batch.rewards,
-    values,
-    nextValues: Rollout.nextValues(batch, values, bootstrap),
-    terminations: batch.terminations,
-    truncations: batch.truncations
-  })
-  return { policy: state.policy, params: state.policyParams, observations: batch.observations, actions: batch.actions, advantages, size: N }
-})
-type UpdateProblem = Effect.Success<typeof updateProblem>
-
 const policyGradient = (p: UpdateProblem): { g: Float64Array; linearization: Mlp.Linearization } => {
   const linearization = Mlp.linearize(p.policy.network, p.params, p.observations, p.size)
   const batch = Surrogate.makeBatch({ distribution: p.policy.distribution, size: p.size, actions: p.actions, advantages: p.advantages, outputsOld: linearization.outputs, extraOld: [] })
   const { gradient } = Surrogate.importanceSampled().valueAndGradient(batch, linearization.outputs, [])
   return { g: linearization.vjp(gradient.outputs), linearization }
-}
-
-const cosine = (a: Float64Array, b: Float64Array): number => {
-  let ab = 0, aa = 0, bb = 0
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!
-    aa += a[i]! * a[i]!
-    bb += b[i]! * b[i]!
-  }
-  return ab / Math.sqrt(aa * bb)
 }
 
 const benchUpdate = (p: UpdateProblem) => {
@@ -116,7 +48,7 @@ const benchUpdate = (p: UpdateProblem) => {
     ["full batch, CG 5", trpo({ solver: ConjugateGradient.make({ maxIterations: 5 }) })]
   ]
   const times: Record<string, number> = {}
-  const medians = compareMs(variants.map(([, recipe]) => () => NaturalGradient.update(recipe, p)))
+  const medians = compareMs(variants.map(([, recipe]) => () => NaturalGradient.update(recipe, p)), reps)
   const backtracks = variants.map(([, recipe]) => NaturalGradient.update(recipe, p).diagnostics.backtracks)
   variants.forEach(([name], j) => {
     times[name] = medians[j]!
@@ -124,7 +56,7 @@ const benchUpdate = (p: UpdateProblem) => {
   })
 
   // Costs relative to one policy-gradient evaluation (forward + objective + backward).
-  const [gradientMs] = compareMs([() => policyGradient(p).linearization.dispose()]) as [number]
+  const [gradientMs] = compareMs([() => policyGradient(p).linearization.dispose()], reps) as [number]
   row("fvp", "policy gradient evaluation, N=2048", gradientMs, "ms")
   const { g, linearization } = policyGradient(p)
   const problem: Fisher.Problem = { policy: p.policy, params: p.params, observations: p.observations, size: p.size, linearization }
@@ -219,7 +151,7 @@ const benchTraining = Effect.gen(function*() {
 const program = Effect.gen(function*() {
   const backend = yield* TensorBackend.TensorBackend
   console.log(`trustregion bench — backend ${backend.name}, tfjs ${backend.version}, node ${process.version}${quick ? ", quick" : ""}\n`)
-  const update = benchUpdate(yield* updateProblem)
+  const update = benchUpdate(yield* updateProblem())
   const env = benchEnv()
   const training = yield* benchTraining
   const results = { backend: backend.name, tfjs: backend.version, node: process.version, quick, update, env, training, rows }

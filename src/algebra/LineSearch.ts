@@ -95,6 +95,43 @@ const reject = (problem: Problem, outcome: Outcome, backtracks: number, maxStep:
 })
 
 /**
+ * Tries `θ_j = θ_old + ratio^j · β · s` for j = 0, 1, …, maxBacktracks − 1 and returns the first
+ * candidate that `judge` accepts (from its KL, its surrogate gain and the first-order expected
+ * gain), or θ_old with the last verdict. Non-finite candidates or evaluations are `nonFinite`.
+ */
+const backtrack = (
+  problem: Problem,
+  beta: number,
+  ratio: number,
+  maxBacktracks: number,
+  judge: (kl: number, gain: number, expected: number) => Outcome
+): Result => {
+  const { params, direction } = problem
+  let outcome: Outcome = "nonFinite"
+  for (let j = 0; j < maxBacktracks; j++) {
+    const stepSize = beta * Math.pow(ratio, j)
+    const candidate = new Float64Array(params.length)
+    for (let p = 0; p < params.length; p++) candidate[p] = params[p]! + stepSize * direction[p]!
+    if (!allFinite(candidate)) {
+      outcome = "nonFinite"
+      continue
+    }
+    const { kl, surrogate } = problem.evaluate(candidate)
+    if (!Number.isFinite(kl) || !Number.isFinite(surrogate)) {
+      outcome = "nonFinite"
+      continue
+    }
+    const gain = surrogate - problem.surrogateOld
+    const expected = stepSize * problem.gradientDotDirection
+    outcome = judge(kl, gain, expected)
+    if (outcome === "accepted") {
+      return { params: candidate, accepted: true, outcome, backtracks: j, maxStepSize: beta, stepSize, kl, surrogateGain: gain, expectedImprovement: expected }
+    }
+  }
+  return reject(problem, outcome, maxBacktracks, beta)
+}
+
+/**
  * TRPO's backtracking line search: try `θ_j = θ_old + ratio^j · β · s` for
  * j = 0, 1, …, maxBacktracks − 1 and accept the first with mean KL ≤ δ·klTolerance and
  * L(θ_j) > L(θ_old) (the improvement check); otherwise keep θ_old.
@@ -139,38 +176,8 @@ export const backtracking = (
       if (!(problem.sFs > 0) || !Number.isFinite(problem.sFs) || !Number.isFinite(beta) || !allFinite(problem.direction) || !Number.isFinite(problem.gradientDotDirection)) {
         return reject(problem, "nonFinite", 0, problem.sFs > 0 && Number.isFinite(problem.sFs) ? beta : NaN)
       }
-      const { params, direction } = problem
-      let outcome: Outcome = "nonFinite"
-      for (let j = 0; j < maxBacktracks; j++) {
-        const stepSize = beta * Math.pow(backtrackRatio, j)
-        const candidate = new Float64Array(params.length)
-        for (let p = 0; p < params.length; p++) candidate[p] = params[p]! + stepSize * direction[p]!
-        if (!allFinite(candidate)) {
-          outcome = "nonFinite"
-          continue
-        }
-        const { kl, surrogate } = problem.evaluate(candidate)
-        if (!Number.isFinite(kl) || !Number.isFinite(surrogate)) {
-          outcome = "nonFinite"
-        } else if (kl > maxKl * klTolerance) {
-          outcome = "klExceeded"
-        } else if (!(surrogate > problem.surrogateOld)) {
-          outcome = "noImprovement"
-        } else {
-          return {
-            params: candidate,
-            accepted: true,
-            outcome: "accepted",
-            backtracks: j,
-            maxStepSize: beta,
-            stepSize,
-            kl,
-            surrogateGain: surrogate - problem.surrogateOld,
-            expectedImprovement: stepSize * problem.gradientDotDirection
-          }
-        }
-      }
-      return reject(problem, outcome, maxBacktracks, beta)
+      return backtrack(problem, beta, backtrackRatio, maxBacktracks, (kl, gain) =>
+        kl > maxKl * klTolerance ? "klExceeded" : gain > 0 ? "accepted" : "noImprovement")
     }
   }
 }
@@ -274,26 +281,8 @@ export const improvementRatio = (
       if (!(problem.sFs > 0) || !Number.isFinite(problem.sFs) || !Number.isFinite(beta) || !allFinite(problem.direction) || !Number.isFinite(problem.gradientDotDirection)) {
         return reject(problem, "nonFinite", 0, NaN)
       }
-      const { params, direction } = problem
-      let outcome: Outcome = "nonFinite"
-      for (let j = 0; j < maxBacktracks; j++) {
-        const stepSize = beta * Math.pow(backtrackRatio, j)
-        const candidate = new Float64Array(params.length)
-        for (let p = 0; p < params.length; p++) candidate[p] = params[p]! + stepSize * direction[p]!
-        if (!allFinite(candidate)) continue
-        const { kl, surrogate } = problem.evaluate(candidate)
-        if (!Number.isFinite(kl) || !Number.isFinite(surrogate)) {
-          outcome = "nonFinite"
-          continue
-        }
-        const actual = surrogate - problem.surrogateOld
-        const expected = stepSize * problem.gradientDotDirection
-        if (actual > 0 && actual / expected > acceptRatio) {
-          return { params: candidate, accepted: true, outcome: "accepted", backtracks: j, maxStepSize: beta, stepSize, kl, surrogateGain: actual, expectedImprovement: expected }
-        }
-        outcome = "noImprovement"
-      }
-      return reject(problem, outcome, maxBacktracks, beta)
+      return backtrack(problem, beta, backtrackRatio, maxBacktracks, (_, gain, expected) =>
+        gain > 0 && gain / expected > acceptRatio ? "accepted" : "noImprovement")
     }
   }
 }

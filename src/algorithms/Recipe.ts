@@ -22,13 +22,12 @@ import type * as Critic from "./Critic.ts"
 import type * as FirstOrderUpdate from "./FirstOrder.ts"
 
 /**
- * The shape of a natural-gradient method (NPG, TRPO): a surrogate, a Fisher-vector product,
- * a linear solver for the natural direction, and a step rule.
+ * What every recipe has: its name, the rollout, the networks, the observation normaliser and
+ * the advantage estimator.
  *
  * @category models
  */
-export interface NaturalGradient {
-  readonly _tag: "NaturalGradient"
+export interface Common {
   /** The algorithm's name as the command line knows it (e.g. `trpo`). */
   readonly name: string
   /** Environments stepped in lockstep. */
@@ -44,6 +43,16 @@ export interface NaturalGradient {
   /** How observations are normalised before the policy and value networks see them. */
   readonly observations: Normalize.Observation
   readonly advantage: Advantage.Estimator
+}
+
+/**
+ * The shape of a natural-gradient method (NPG, TRPO): a surrogate, a Fisher-vector product,
+ * a linear solver for the natural direction, and a step rule.
+ *
+ * @category models
+ */
+export interface NaturalGradient extends Common {
+  readonly _tag: "NaturalGradient"
   readonly objective: Surrogate.Objective
   readonly fisher: Fisher.Strategy
   readonly solver: ConjugateGradient.Solver
@@ -57,16 +66,8 @@ export interface NaturalGradient {
  *
  * @category models
  */
-export interface FirstOrder {
+export interface FirstOrder extends Common {
   readonly _tag: "FirstOrder"
-  readonly name: string
-  readonly numEnvs: number
-  readonly stepsPerEnv: number
-  readonly policyHiddenSizes: ReadonlyArray<number>
-  readonly valueHiddenSizes: ReadonlyArray<number>
-  readonly initialLogStd: number
-  readonly observations: Normalize.Observation
-  readonly advantage: Advantage.Estimator
   readonly objective: Surrogate.Objective
   readonly penalty: Penalty.Rule
   readonly optimizer: FirstOrderUpdate.Optimizer
