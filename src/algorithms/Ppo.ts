@@ -13,6 +13,7 @@
  */
 import * as Advantage from "../algebra/Advantage.ts"
 import * as Normalize from "../algebra/Normalize.ts"
+import * as Wrappers from "../envs/Wrappers.ts"
 import * as Penalty from "../algebra/Penalty.ts"
 import * as Schedule from "../algebra/Schedule.ts"
 import * as Surrogate from "../algebra/Surrogate.ts"
@@ -38,6 +39,7 @@ export const clip: Recipe.FirstOrder = {
   valueHiddenSizes: [64, 64],
   initialLogStd: 0,
   observations: Normalize.identity(),
+  rewards: Wrappers.unscaled(),
   advantage: Advantage.gae({ gamma: 0.99, lambda: 0.95 }),
   objective: Surrogate.withEntropyBonus(Surrogate.clipped({ epsilon: 0.2 }), { coefficient: 0 }),
   penalty: Penalty.fixed({ beta: 0 }),

@@ -18,6 +18,7 @@ import type * as LineSearch from "../algebra/LineSearch.ts"
 import type * as Normalize from "../algebra/Normalize.ts"
 import type * as Surrogate from "../algebra/Surrogate.ts"
 import type * as Penalty from "../algebra/Penalty.ts"
+import type * as Wrappers from "../envs/Wrappers.ts"
 import type * as Critic from "./Critic.ts"
 import type * as FirstOrderUpdate from "./FirstOrder.ts"
 
@@ -42,6 +43,8 @@ export interface Common {
   readonly initialLogStd: number
   /** How observations are normalised before the policy and value networks see them. */
   readonly observations: Normalize.Observation
+  /** How rewards are scaled before the algorithm sees them (episode returns stay raw). */
+  readonly rewards: Wrappers.RewardScaling
   readonly advantage: Advantage.Estimator
 }
 

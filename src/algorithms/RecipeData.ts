@@ -16,6 +16,7 @@ import * as Normalize from "../algebra/Normalize.ts"
 import * as Penalty from "../algebra/Penalty.ts"
 import * as Schedule from "../algebra/Schedule.ts"
 import * as Surrogate from "../algebra/Surrogate.ts"
+import * as Wrappers from "../envs/Wrappers.ts"
 import * as Critic from "./Critic.ts"
 import * as FirstOrder from "./FirstOrder.ts"
 import * as Recipe from "./Recipe.ts"
@@ -63,6 +64,7 @@ const StepData = Block([
 const CriticData = Block([tagged("AdamFit", { learningRate: N, epochs: I, minibatchSize: I })])
 const JointData = Block([tagged("JointValueLoss", { coefficient: N, clipRange: Schema.optionalKey(N) })])
 const NormalizerData = Block([tagged("Identity", {}), tagged("Running", { clip: N, epsilon: N })])
+const RewardData = Block([tagged("Unscaled", {}), tagged("ReturnStd", { gamma: N, clip: N, epsilon: N })])
 const PenaltyData = Block([
   tagged("AdaptivePenalty", { initialBeta: N, targetKl: N, tolerance: N, factor: N, minBeta: Schema.optionalKey(N), maxBeta: Schema.optionalKey(N) }),
   tagged("FixedPenalty", { beta: N, initialBeta: Schema.optionalKey(N) })
@@ -80,6 +82,7 @@ const common = {
   valueHiddenSizes: Schema.Array(I),
   initialLogStd: N,
   observations: NormalizerData,
+  rewards: RewardData,
   advantage: AdvantageData
 }
 
@@ -141,6 +144,8 @@ const builders: Readonly<Record<string, (d: Fields, build: (d: Fields, path: str
   JointValueLoss: (d) => Critic.joint({ coefficient: num(d, "coefficient"), ...opt(d, "clipRange") }),
   Identity: () => Normalize.identity(),
   Running: (d) => Normalize.running({ clip: num(d, "clip"), epsilon: num(d, "epsilon") }),
+  Unscaled: () => Wrappers.unscaled(),
+  ReturnStd: (d) => Wrappers.returnStd({ gamma: num(d, "gamma"), clip: num(d, "clip"), epsilon: num(d, "epsilon") }),
   AdaptivePenalty: (d) =>
     Penalty.adaptive({ initialBeta: num(d, "initialBeta"), targetKl: num(d, "targetKl"), tolerance: num(d, "tolerance"), factor: num(d, "factor"), ...opt(d, "minBeta"), ...opt(d, "maxBeta") }),
   FixedPenalty: (d, _, path) => {
@@ -178,7 +183,7 @@ const buildBlock = (d: Fields, path: string): unknown => {
   }
 }
 
-const blockSlots = ["observations", "advantage", "objective", "fisher", "solver", "step", "critic", "penalty", "optimizer", "minibatchAdvantages", "earlyStop"] as const
+const blockSlots = ["observations", "rewards", "advantage", "objective", "fisher", "solver", "step", "critic", "penalty", "optimizer", "minibatchAdvantages", "earlyStop"] as const
 
 const checkSizes = (path: string, sizes: ReadonlyArray<number>): void => {
   if (sizes.length === 0 || sizes.some((n) => !(n >= 1))) throw new BuildFailure(path, `${path} must be a non-empty list of positive integers, got [${sizes.join(", ")}]`)

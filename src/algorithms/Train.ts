@@ -136,7 +136,7 @@ const EPISODE_WINDOW = 100
  *
  * @category constructors
  */
-export const policyFor = (recipe: Recipe.Recipe, env: Env.Env): Policy.Spec =>
+export const policyFor = (recipe: Recipe.Recipe, env: Pick<Env.Env, "observationSpace" | "actionSpace">): Policy.Spec =>
   Policy.make({
     observationSize: env.observationSpace.low.length,
     hiddenSizes: recipe.policyHiddenSizes,
@@ -160,9 +160,9 @@ const keys = (seed: number) => {
 export const initialState = (run: Run): TrainingState => {
   const { recipe } = run
   const k = keys(run.seed)
-  const rollout = Rollout.init(() => run.makeEnv(), recipe.numEnvs, k.envs, recipe.observations)
-  const policy = policyFor(recipe, rollout.envs[0]!)
-  const value = Mlp.make({ inputSize: rollout.envs[0]!.observationSpace.low.length, hiddenSizes: recipe.valueHiddenSizes, outputSize: 1 })
+  const rollout = Rollout.init(() => run.makeEnv(), recipe.numEnvs, k.envs, recipe.observations, recipe.rewards)
+  const policy = policyFor(recipe, rollout.venv)
+  const value = Mlp.make({ inputSize: rollout.venv.observationSpace.low.length, hiddenSizes: recipe.valueHiddenSizes, outputSize: 1 })
   const valueParams = Mlp.initialize(k.value, value, { hidden: Math.SQRT2, output: 1 })
   return {
     iteration: 0,

@@ -13,6 +13,7 @@ import * as ConjugateGradient from "../algebra/ConjugateGradient.ts"
 import * as Fisher from "../algebra/Fisher.ts"
 import * as LineSearch from "../algebra/LineSearch.ts"
 import * as Normalize from "../algebra/Normalize.ts"
+import * as Wrappers from "../envs/Wrappers.ts"
 import * as Surrogate from "../algebra/Surrogate.ts"
 import * as Critic from "./Critic.ts"
 import type * as Recipe from "./Recipe.ts"
@@ -34,6 +35,7 @@ export const recipe: Recipe.NaturalGradient = {
   valueHiddenSizes: [64, 64],
   initialLogStd: 0,
   observations: Normalize.identity(),
+  rewards: Wrappers.unscaled(),
   advantage: Advantage.normalized(Advantage.gae({ gamma: 0.99, lambda: 0.97 })),
   objective: Surrogate.importanceSampled(),
   fisher: Fisher.analytic({ damping: 0.1 }),

@@ -16,6 +16,7 @@ import * as RecipeData from "../algorithms/RecipeData.ts"
 import * as Train from "../algorithms/Train.ts"
 import * as Trpo from "../algorithms/Trpo.ts"
 import * as Registry from "../envs/Registry.ts"
+import * as Wrappers from "../envs/Wrappers.ts"
 import * as Recorder from "../runtime/Recorder.ts"
 import * as TensorBackend from "../runtime/TensorBackend.ts"
 
@@ -40,6 +41,7 @@ const accepted: Readonly<Record<string, string>> = {
   env: envIds.join(" | "),
   seed: "an integer in [0, 2^53)",
   steps: "a positive integer",
+  envs: "a positive integer",
   backend: TensorBackend.backendNames.join(" | ")
 }
 
@@ -173,7 +175,7 @@ export const runTrain = (config: TrainConfig, options: { readonly force: boolean
           `${JSON.stringify({
             policy: state.policy,
             params: Array.from(state.policyParams),
-            observations: { normalizer: state.rollout.normalizer, mean: Array.from(state.rollout.stats.mean), variance: Array.from(state.rollout.stats.variance), count: state.rollout.stats.count }
+            observations: { normalizer: state.rollout.venv.normalizer, ...Wrappers.statsJson(state.rollout.venv.observationStats()) }
           })}\n`
         )
         yield* fs.writeFileString(
@@ -204,6 +206,11 @@ export const train = Command.make(
     steps: Flag.Int("steps").pipe(Flag.withSchema(PositiveInt), withDefault("Environment steps to train for", 100_000)),
     out: Flag.String("out").pipe(Flag.withMetavar("DIR"), Flag.withDescription("Run directory [default: runs/<env>-<algo>-seed<seed>]"), Flag.optional),
     backend: Flag.Literals("backend", TensorBackend.backendNames).pipe(withDefault("TensorFlow.js backend", "wasm" as TensorBackend.BackendName)),
+    envs: Flag.Int("envs").pipe(
+      Flag.withSchema(PositiveInt),
+      Flag.withDescription("Environment copies stepped in lockstep, the policy evaluated on all at once [default: the recipe's]"),
+      Flag.optional
+    ),
     set: Flag.KeyValuePair("set").pipe(
       Flag.withDescription("Override a recipe hyperparameter, e.g. --set step.maxKl=0.02 (repeatable; a block as JSON)"),
       Flag.withDefault({})
@@ -220,7 +227,7 @@ export const train = Command.make(
         steps: flags.steps,
         backend: flags.backend,
         out: Option.getOrElse(flags.out, () => `runs/${flags.env}-${flags.algo}-seed${flags.seed}`),
-        set: Object.entries(flags.set)
+        set: [...(Option.isSome(flags.envs) ? [["numEnvs", String(flags.envs.value)] as const] : []), ...Object.entries(flags.set)]
       },
       { force: flags.force, progress: !flags.quiet }
     )

@@ -6,8 +6,11 @@
  * @since 0.1.0
  */
 import { Data, Effect } from "effect"
+import * as Acrobot from "./Acrobot.ts"
 import * as CartPole from "./CartPole.ts"
 import type * as Env from "./Env.ts"
+import * as MountainCar from "./MountainCar.ts"
+import * as MountainCarContinuous from "./MountainCarContinuous.ts"
 import * as Pendulum from "./Pendulum.ts"
 import * as TimeLimit from "./TimeLimit.ts"
 
@@ -89,6 +92,44 @@ export const pendulumV1: EnvSpec = {
 }
 
 /**
+ * Acrobot-v1 with Gymnasium's limit of 500 steps; options `low`, `high` (see `Acrobot.Options`).
+ *
+ * @category constructors
+ */
+export const acrobotV1: EnvSpec = {
+  id: Acrobot.id,
+  description: "Swing the tip of a two-link pendulum above a bar by torquing only the middle joint (Sutton 1996)",
+  maxEpisodeSteps: 500,
+  make: (options) => Acrobot.make(options as Acrobot.Options | undefined)
+}
+
+/**
+ * MountainCar-v0 with Gymnasium's limit of 200 steps; options `low`, `high` (see
+ * `MountainCar.Options`).
+ *
+ * @category constructors
+ */
+export const mountainCarV0: EnvSpec = {
+  id: MountainCar.id,
+  description: "Drive an underpowered car up a hill by rocking it with left/none/right pushes (Moore 1990)",
+  maxEpisodeSteps: 200,
+  make: (options) => MountainCar.make(options as MountainCar.Options | undefined)
+}
+
+/**
+ * MountainCarContinuous-v0 with Gymnasium's limit of 999 steps; options `low`, `high` (see
+ * `MountainCarContinuous.Options`).
+ *
+ * @category constructors
+ */
+export const mountainCarContinuousV0: EnvSpec = {
+  id: MountainCarContinuous.id,
+  description: "Drive an underpowered car up a hill with a continuous force: 100 at the flag, less fuel (Moore 1990)",
+  maxEpisodeSteps: 999,
+  make: (options) => MountainCarContinuous.make(options as MountainCarContinuous.Options | undefined)
+}
+
+/**
  * The registry with no envs.
  *
  * @category constructors
@@ -96,14 +137,18 @@ export const pendulumV1: EnvSpec = {
 export const empty: Registry = { specs: new Map() }
 
 /**
- * The registry of the library's envs: `CartPole-v1`, `Pendulum-v1`.
+ * The registry of the library's envs: `CartPole-v1`, `Pendulum-v1`, `Acrobot-v1`,
+ * `MountainCar-v0`, `MountainCarContinuous-v0`.
  *
  * @category constructors
  */
 export const builtins: Registry = {
   specs: new Map([
     [cartPoleV1.id, cartPoleV1],
-    [pendulumV1.id, pendulumV1]
+    [pendulumV1.id, pendulumV1],
+    [acrobotV1.id, acrobotV1],
+    [mountainCarV0.id, mountainCarV0],
+    [mountainCarContinuousV0.id, mountainCarContinuousV0]
   ])
 }
 

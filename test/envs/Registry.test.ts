@@ -38,13 +38,26 @@ const coinSpec: Registry.EnvSpec = {
   }
 }
 
+// The builtin ids in registration order, and as listed in UnknownEnvError messages.
+const builtinIds = ["CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0"]
+const available = builtinIds.join(", ")
+
 describe("Registry", () => {
   describe("ids", () => {
     it("lists the builtins", () => {
-      expect(Registry.ids(Registry.builtins)).toEqual(["CartPole-v1", "Pendulum-v1"])
+      expect(Registry.ids(Registry.builtins)).toEqual(builtinIds)
       expect(Registry.ids(Registry.empty)).toEqual([])
       expect(Registry.get(Registry.builtins, "CartPole-v1")?.maxEpisodeSteps).toBe(500)
       expect(Registry.get(Registry.builtins, "Pendulum-v1")?.maxEpisodeSteps).toBe(200)
+      expect(Registry.get(Registry.builtins, "Acrobot-v1")?.maxEpisodeSteps).toBe(500)
+      expect(Registry.get(Registry.builtins, "MountainCar-v0")?.maxEpisodeSteps).toBe(200)
+      expect(Registry.get(Registry.builtins, "MountainCarContinuous-v0")?.maxEpisodeSteps).toBe(999)
+      for (const id of Registry.ids(Registry.builtins)) {
+        const spec = Registry.get(Registry.builtins, id)!
+        expect(spec.id).toBe(id)
+        expect(spec.description.length).toBeGreaterThan(0)
+        expect(spec.make().id).toBe(id)
+      }
     })
   })
 
@@ -75,14 +88,14 @@ describe("Registry", () => {
         expect(error).toBeInstanceOf(Registry.UnknownEnvError)
         expect(error._tag).toBe("UnknownEnvError")
         expect(error.id).toBe("Foo-v0")
-        expect(error.known).toEqual(["CartPole-v1", "Pendulum-v1"])
-        expect(error.message).toBe(`unknown environment "Foo-v0"; available: CartPole-v1, Pendulum-v1`)
+        expect(error.known).toEqual(builtinIds)
+        expect(error.message).toBe(`unknown environment "Foo-v0"; available: ${available}`)
       }))
 
     it("throws UnknownEnvError from makeUnsafe", () => {
       expect(() => Registry.makeUnsafe(Registry.builtins, "Foo-v0")).toThrow(Registry.UnknownEnvError)
       expect(() => Registry.makeUnsafe(Registry.builtins, "Foo-v0")).toThrow(
-        `unknown environment "Foo-v0"; available: CartPole-v1, Pendulum-v1`
+        `unknown environment "Foo-v0"; available: ${available}`
       )
       expect(Registry.makeUnsafe(Registry.builtins, "CartPole-v1").maxEpisodeSteps).toBe(500)
     })
@@ -92,8 +105,8 @@ describe("Registry", () => {
     it.effect("adds a user env without changing the original registry", () =>
       Effect.gen(function*() {
         const mine = yield* Registry.register(Registry.builtins, coinSpec)
-        expect(Registry.ids(mine)).toEqual(["CartPole-v1", "Pendulum-v1", "Coin-v0"])
-        expect(Registry.ids(Registry.builtins)).toEqual(["CartPole-v1", "Pendulum-v1"])
+        expect(Registry.ids(mine)).toEqual([...builtinIds, "Coin-v0"])
+        expect(Registry.ids(Registry.builtins)).toEqual(builtinIds)
         const env = yield* Registry.make(mine, "Coin-v0", { bias: 0.5 })
         expect(env.maxEpisodeSteps).toBe(3)
         env.reset({ state: [1] })
@@ -101,7 +114,7 @@ describe("Registry", () => {
         expect(env.step(0)).toMatchObject({ reward: 1.5, truncated: false })
         expect(env.step(0)).toMatchObject({ reward: 1.5, truncated: true })
         const error = yield* Effect.flip(Registry.make(mine, "Foo-v0"))
-        expect(error.message).toBe(`unknown environment "Foo-v0"; available: CartPole-v1, Pendulum-v1, Coin-v0`)
+        expect(error.message).toBe(`unknown environment "Foo-v0"; available: ${available}, Coin-v0`)
       }))
 
     it.effect("fails with DuplicateEnvError on a taken id", () =>
