@@ -9,7 +9,7 @@
  *   npm run e2e -- --algo ppo-clip                           # CartPole-v1, 200 000 steps
  *   npm run e2e -- --algo trpo --env Pendulum-v1             # 300 000 steps, target −200
  *   npm run e2e -- --recipe zoo                              # TRPO with rl-baselines3-zoo's settings
- *   npm run e2e -- --all                                     # every acceptance check of #2 and #3
+ *   npm run e2e -- --all                                     # every acceptance check of #2, #3 and #4
  */
 import { Effect, Stream } from "effect"
 import * as fs from "node:fs"
@@ -31,13 +31,17 @@ const recipes: Readonly<Record<string, (env: string) => Recipe.Recipe>> = {
 }
 
 /** The acceptance checks: target return and step budget per (algorithm, environment). */
-const checks: ReadonlyArray<{ readonly algo: string; readonly env: string; readonly steps: number; readonly target: number }> = [
+const checks: ReadonlyArray<{ readonly algo: string; readonly env: string; readonly steps: number; readonly target: number; readonly informational?: boolean }> = [
   { algo: "trpo", env: "CartPole-v1", steps: 100_000, target: 475 },
   { algo: "npg", env: "CartPole-v1", steps: 200_000, target: 475 },
   { algo: "ppo-penalty", env: "CartPole-v1", steps: 200_000, target: 475 },
   { algo: "ppo-clip", env: "CartPole-v1", steps: 200_000, target: 475 },
   { algo: "trpo", env: "Pendulum-v1", steps: 300_000, target: -200 },
-  { algo: "ppo-clip", env: "Pendulum-v1", steps: 300_000, target: -200 }
+  { algo: "ppo-clip", env: "Pendulum-v1", steps: 300_000, target: -200 },
+  { algo: "trpo", env: "Acrobot-v1", steps: 100_000, target: -100 },
+  { algo: "trpo", env: "MountainCarContinuous-v0", steps: 100_000, target: 90 },
+  // Issue #4 asks what TRPO reaches here, not for a target: reported, never failing.
+  { algo: "trpo", env: "MountainCar-v0", steps: 100_000, target: -110, informational: true }
 ]
 
 const parseSeeds = (text: string | undefined): ReadonlyArray<number> => {
@@ -86,7 +90,7 @@ const runCheck = (check: (typeof checks)[number], seeds: ReadonlyArray<number>, 
       new URL(`./results/e2e-${check.algo}-${check.env}${zoo ? "-zoo" : ""}.json`, import.meta.url),
       `${JSON.stringify({ ...check, recipe: zoo ? "zoo" : "tuned", results }, null, 2)}\n`
     )
-    return reached === results.length
+    return check.informational === true || reached === results.length
   })
 
 const program = Effect.gen(function*() {
@@ -97,7 +101,7 @@ const program = Effect.gen(function*() {
   if (!(algo in recipes)) return yield* Effect.die(new Error(`--algo must be one of ${Object.keys(recipes).join(", ")}`))
   const selected = process.argv.includes("--all")
     ? checks
-    : [checks.find((c) => c.algo === algo && c.env === env) ?? { algo, env, steps: Number(argument("--steps") ?? 200_000), target: env === "Pendulum-v1" ? -200 : 475 }]
+    : [checks.find((c) => c.algo === algo && c.env === env) ?? { algo, env, steps: Number(argument("--steps") ?? 200_000), target: Number(argument("--target") ?? (env === "Pendulum-v1" ? -200 : 475)) }]
   const passed = yield* Effect.forEach(selected, (check) => runCheck(check, seeds, zoo))
   if (passed.some((ok) => !ok)) process.exitCode = 1
 })

@@ -19,6 +19,11 @@ import * as Train from "../src/algorithms/Train.ts"
 import * as Trpo from "../src/algorithms/Trpo.ts"
 import * as CartPole from "../src/envs/CartPole.ts"
 import * as Registry from "../src/envs/Registry.ts"
+import type * as Space from "../src/envs/Space.ts"
+import * as VectorEnv from "../src/envs/VectorEnv.ts"
+import * as Distribution from "../src/algebra/Distribution.ts"
+import * as Policy from "../src/algebra/Policy.ts"
+import * as Rollout from "../src/algorithms/Rollout.ts"
 import * as TensorBackend from "../src/runtime/TensorBackend.ts"
 import { compareMs, cosine, type UpdateProblem, updateProblem } from "./lib/Common.ts"
 
@@ -100,23 +105,64 @@ const benchUpdate = (p: UpdateProblem) => {
 
 // -- Environment and end-to-end training --------------------------------------------------------
 
+// Valid actions for an env: alternating indices for Discrete, a fixed sweep of the Box.
+const actionsFor = (space: Space.Space, count: number, width: number): Float64Array => {
+  const out = new Float64Array(count * width)
+  for (let i = 0; i < count * width; i++) {
+    out[i] = space._tag === "Discrete" ? i % space.n : space.low[i % width]! + ((i * 0.37) % 1) * (space.high[i % width]! - space.low[i % width]!)
+  }
+  return out
+}
+
 const benchEnv = () => {
-  const raw = CartPole.make()
-  const limited = Registry.makeUnsafe(Registry.builtins, "CartPole-v1")
   const result: Record<string, number> = {}
-  for (const [name, env] of [["CartPole-v1 dynamics", raw], ["CartPole-v1 with TimeLimit 500", limited]] as const) {
-    const steps = quick ? 1_000_000 : 5_000_000
-    const key = Key.make(0)
-    env.reset({ key })
-    let episode = 0
-    const start = performance.now()
+  const raw = CartPole.make()
+  raw.reset({ key: Key.make(0) })
+  const rawSteps = quick ? 1_000_000 : 5_000_000
+  let start = performance.now(), episode = 0
+  for (let t = 0; t < rawSteps; t++) {
+    const s = raw.step(t & 1)
+    if (s.terminated) raw.reset({ key: Key.foldIn(Key.make(0), ++episode) })
+  }
+  result["CartPole-v1 dynamics"] = rawSteps / ((performance.now() - start) / 1000)
+  row("env", "CartPole-v1 dynamics (no time limit)", result["CartPole-v1 dynamics"]!, "steps/s")
+  for (const id of Registry.ids(Registry.builtins)) {
+    // One env through the registry (time limit, key resets), then a vector env of 8 copies.
+    const env = Registry.makeUnsafe(Registry.builtins, id)
+    const width = env.actionSpace._tag === "Discrete" ? 1 : env.actionSpace.low.length
+    const steps = quick ? 200_000 : 1_000_000
+    const actions = actionsFor(env.actionSpace, 4096, width)
+    env.reset({ key: Key.make(0) })
+    episode = 0
+    start = performance.now()
     for (let t = 0; t < steps; t++) {
-      const s = env.step(t & 1)
-      if (s.terminated || s.truncated) env.reset({ key: Key.foldIn(key, ++episode) })
+      const i = t & 4095
+      const s = env.step(width === 1 && env.actionSpace._tag === "Discrete" ? actions[i]! : actions.subarray(i * width, (i + 1) * width))
+      if (s.terminated || s.truncated) env.reset({ key: Key.foldIn(Key.make(0), ++episode) })
     }
-    const perSecond = steps / ((performance.now() - start) / 1000)
-    result[name] = perSecond
-    row("env", `${name}, alternating actions, resets`, perSecond, "steps/s")
+    result[`${id} single`] = steps / ((performance.now() - start) / 1000)
+    const venv = VectorEnv.make(() => Registry.makeUnsafe(Registry.builtins, id), 8, Key.make(0))
+    const vectorActions = actionsFor(env.actionSpace, 8 * 512, width)
+    start = performance.now()
+    for (let t = 0; t < steps / 8; t++) {
+      const i = t & 511
+      venv.step(vectorActions.subarray(i * 8 * width, (i + 1) * 8 * width))
+    }
+    result[`${id} vector ×8`] = steps / ((performance.now() - start) / 1000)
+    row("env", `${id}: single env / vector of 8 (env steps/s)`, result[`${id} single`]!, "steps/s", `vector ×8: ${(result[`${id} vector ×8`]! / 1e6).toFixed(2)} M steps/s`)
+  }
+  // Rollout throughput with policy inference (4→64→64→2 categorical, CartPole-v1).
+  const policy = Policy.make({ observationSize: 4, hiddenSizes: [64, 64], distribution: Distribution.categorical(2) })
+  const params = Policy.initialize(Key.make(1), policy)
+  for (const n of [1, 8, 32]) {
+    const state = Rollout.init(() => Registry.makeUnsafe(Registry.builtins, "CartPole-v1"), n, Key.make(2))
+    const stepsPerEnv = Math.ceil((quick ? 8192 : 32768) / n)
+    Rollout.collect(state, policy, params, Key.make(3), Math.min(stepsPerEnv, 64))
+    start = performance.now()
+    Rollout.collect(state, policy, params, Key.make(4), stepsPerEnv)
+    const perSecond = (n * stepsPerEnv) / ((performance.now() - start) / 1000)
+    result[`rollout N=${n}`] = perSecond
+    row("rollout", `CartPole-v1 rollout with 64×64 policy inference, N = ${n}`, perSecond, "steps/s")
   }
   return result
 }

@@ -82,6 +82,36 @@ export const tuned: Readonly<Record<string, Recipe.NaturalGradient>> = {
     step: LineSearch.backtracking({ maxKl: 0.015, backtrackRatio: 0.8, maxBacktracks: 10 }),
     critic: Critic.adam({ learningRate: 3e-3, epochs: 20, minibatchSize: 512 })
   },
+  "Acrobot-v1": {
+    ...recipe,
+    numEnvs: 2,
+    stepsPerEnv: 1024,
+    observations: Normalize.running(),
+    rewards: Wrappers.returnStd({ gamma: 0.99 }),
+    advantage: Advantage.normalized(Advantage.gae({ gamma: 0.99, lambda: 0.95 })),
+    solver: ConjugateGradient.make({ maxIterations: 15, residualTolerance: 1e-10 }),
+    critic: Critic.adam({ learningRate: 1e-3, epochs: 20, minibatchSize: 128 })
+  },
+  "MountainCar-v0": {
+    ...recipe,
+    numEnvs: 2,
+    stepsPerEnv: 1024,
+    observations: Normalize.running(),
+    rewards: Wrappers.returnStd({ gamma: 0.99 }),
+    advantage: Advantage.normalized(Advantage.gae({ gamma: 0.99, lambda: 0.95 })),
+    solver: ConjugateGradient.make({ maxIterations: 15, residualTolerance: 1e-10 }),
+    critic: Critic.adam({ learningRate: 1e-3, epochs: 20, minibatchSize: 128 })
+  },
+  "MountainCarContinuous-v0": {
+    ...recipe,
+    numEnvs: 1,
+    stepsPerEnv: 1024,
+    observations: Normalize.running(),
+    rewards: Wrappers.returnStd({ gamma: 0.9999 }),
+    advantage: Advantage.normalized(Advantage.gae({ gamma: 0.9999, lambda: 0.98 })),
+    solver: ConjugateGradient.make({ maxIterations: 15, residualTolerance: 1e-10 }),
+    critic: Critic.adam({ learningRate: 1e-3, epochs: 10, minibatchSize: 256 })
+  },
   "Pendulum-v1": {
     ...recipe,
     numEnvs: 2,

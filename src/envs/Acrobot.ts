@@ -23,7 +23,7 @@ export const id = "Acrobot-v1"
 
 /** Seconds per step: one classic RK4 step of this length (Gymnasium's `dt`). @category constants */
 export const dt = 0.2
-/** Length of the first link, m (`LINK_LENGTH_1`; the second link's length only matters for rendering). @category constants */
+/** Length of the first link, m (`LINK_LENGTH_1`; the second's only matters for rendering). @category constants */
 export const linkLength1 = 1.0
 /** Mass of the first link, kg (`LINK_MASS_1`). @category constants */
 export const linkMass1 = 1.0
@@ -100,8 +100,8 @@ const bound = (x: number, m: number, M: number): number => {
 }
 
 // Gymnasium's `_dsdt` ("book" branch) at (θ₁, θ₂, θ̇₁, θ̇₂) with torque a, written into
-// out[at..at+3] (the fifth derivative, of the torque, is 0). Constant prefixes of Python's
-// left-associated products are folded here exactly as Python evaluates them.
+// out[at..at+3] (the fifth derivative, of the torque, is 0). Every expression keeps Python's
+// left-to-right association; only `x**2` becomes `x·x`.
 const derivatives = (
   theta1: number,
   theta2: number,
@@ -143,10 +143,13 @@ const derivatives = (
  * the first link. `cos(−π/2)` is 6.1e−17, not 0, so the gravity terms at rest are ~1e−15
  * rather than 0, as in Gymnasium. `x²` is written `x·x` where Gymnasium writes `x**2`.
  *
- * @param augmented `[θ₁, θ₂, θ̇₁, θ̇₂, τ]`
+ * @param augmented `[θ₁, θ₂, θ̇₁, θ̇₂, τ]`; another length is a `RangeError`
  * @category utils
  */
 export const dsdt = (augmented: ArrayLike<number>): Float64Array => {
+  if (augmented.length !== 5) {
+    throw new RangeError(`Acrobot.dsdt: expected [θ₁, θ₂, θ̇₁, θ̇₂, τ], got ${augmented.length} values`)
+  }
   const out = new Float64Array(5)
   derivatives(augmented[0]!, augmented[1]!, augmented[2]!, augmented[3]!, augmented[4]!, out, 0)
   return out

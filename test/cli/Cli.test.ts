@@ -25,7 +25,7 @@ describe("Cli", () => {
   describe("train flags", () => {
     const cases: ReadonlyArray<[ReadonlyArray<string>, string]> = [
       [["--algo", "foo"], `trustregion train: invalid value "foo" for --algo (expected npg | trpo | ppo-penalty | ppo-clip)`],
-      [["--env", "Foo-v0"], `trustregion train: invalid value "Foo-v0" for --env (expected CartPole-v1 | Pendulum-v1)`],
+      [["--env", "Foo-v0"], `trustregion train: invalid value "Foo-v0" for --env (expected CartPole-v1 | Pendulum-v1 | Acrobot-v1 | MountainCar-v0 | MountainCarContinuous-v0)`],
       [["--set", "step.maxKl"], `trustregion train: invalid value "step.maxKl" for --set (expected Invalid key=value format. Expected format: key=value, got: step.maxKl)`],
       [["--steps", "0"], `trustregion train: invalid value "0" for --steps (expected a positive integer)`],
       [["--steps", "-5"], `trustregion train: invalid value "-5" for --steps (expected a positive integer)`],

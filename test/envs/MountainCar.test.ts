@@ -78,7 +78,9 @@ describe("MountainCar", () => {
       expect(() => MountainCar.make({ low: -0.4, high: -0.6 })).toThrow(RangeError)
       expect(() => MountainCar.make({ low: Number.NaN })).toThrow(RangeError)
       expect(() => MountainCar.make({ high: -Infinity })).toThrow(RangeError)
-      expect(() => MountainCar.make({ goal_velocity: 0.1 } as MountainCar.Options)).toThrow(/unknown option "goal_velocity"/)
+      expect(() => MountainCar.make({ goal_velocity: 0.1 } as MountainCar.Options)).toThrow(
+        /unknown option "goal_velocity"/
+      )
     })
   })
 
@@ -134,6 +136,28 @@ describe("MountainCar", () => {
         expect(result.reward).toBe(expected.reward)
         expect(result.terminated).toBe(expected.terminated)
         expect(result.truncated).toBe(t === 199)
+      }
+    })
+
+    it("is bit-identical to the oracle: Gymnasium's operations in Gymnasium's order", () => {
+      // The tolerances above are the contract with Gymnasium, whose libm differs from V8's.
+      // Against this oracle, on the same libm, any reordering of the arithmetic shows up.
+      const env = MountainCar.make()
+      const u = Key.uniforms(Key.make(33), 900)
+      for (let i = 0; i < 300; i++) {
+        const s = [-1.3 + 2 * u[3 * i]!, 0.16 * (u[3 * i + 1]! - 0.5)]
+        const action = Math.floor(3 * u[3 * i + 2]!)
+        env.reset({ state: s })
+        env.step(action)
+        expect(physical(env)).toEqual(oracleStep(s, action).state)
+      }
+      env.reset({ key: Key.make(34) })
+      let state = physical(env)
+      for (const a of Key.uniforms(Key.make(35), 200)) {
+        const action = Math.floor(3 * a)
+        env.step(action)
+        state = oracleStep(state, action).state
+        expect(physical(env)).toEqual(state)
       }
     })
 
