@@ -241,3 +241,25 @@ export const makeUnsafe = (registry: Registry, id: string, options?: EnvOptions)
   if (spec === undefined) throw unknownEnv(registry, id)
   return build(spec, options)
 }
+
+/**
+ * The options each builtin env accepts, by id.
+ *
+ * @category models
+ */
+export interface BuiltinOptions {
+  readonly "CartPole-v1": CartPole.Options
+  readonly "Pendulum-v1": Pendulum.Options
+  readonly "Acrobot-v1": Acrobot.Options
+  readonly "MountainCar-v0": MountainCar.Options
+  readonly "MountainCarContinuous-v0": MountainCarContinuous.Options
+}
+
+/**
+ * A builtin env with its options typed by id, e.g.
+ * `Registry.builtin("Acrobot-v1", { low: -0.05, high: 0.05 })`.
+ *
+ * @category constructors
+ */
+export const builtin = <Id extends keyof BuiltinOptions>(id: Id, options?: BuiltinOptions[Id]): Env.Env =>
+  makeUnsafe(builtins, id, options as EnvOptions | undefined)
