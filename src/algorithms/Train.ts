@@ -370,16 +370,24 @@ export const check = (run: Run): Effect.Effect<void, TrainError> =>
  *
  * @category constructors
  */
-export const iterations = (run: Run): Stream.Stream<Iteration, TrainError, TensorBackend> =>
+export const iterations = (
+  run: Run,
+  options: {
+    /** Continue from this state (a restored checkpoint) instead of the initial one. */
+    readonly from?: TrainingState
+    /** Seconds already spent, added to `wallSeconds` (a resumed run continues its clock). */
+    readonly wallOffset?: number
+  } = {}
+): Stream.Stream<Iteration, TrainError, TensorBackend> =>
   Stream.unwrap(
     Effect.gen(function*() {
       yield* TensorBackend
       yield* check(run)
-      const start = yield* Clock.currentTimeMillis
-      const initial = yield* Effect.try({
+      const start = (yield* Clock.currentTimeMillis) - 1000 * (options.wallOffset ?? 0)
+      const initial = options.from ?? (yield* Effect.try({
         try: () => initialState(run),
         catch: (cause) => new TrainError({ message: `could not start the run: ${describeCause(cause)}`, cause })
-      })
+      }))
       return Stream.unfold(initial, (state) =>
         state.steps >= run.totalSteps
           ? Effect.succeed(undefined)
@@ -393,6 +401,61 @@ export const iterations = (run: Run): Stream.Stream<Iteration, TrainError, Tenso
           }))
     })
   )
+
+/**
+ * A training state as JSON: everything the next iteration depends on (parameters, Adam's
+ * moments, β, the environments and their wrappers' statistics, the episode window). The key is
+ * not stored: iteration i's key is `foldIn(iterationsKey, i)` of the run's seed.
+ *
+ * @category conversions
+ */
+export const stateToJson = (state: TrainingState) => ({
+  iteration: state.iteration,
+  steps: state.steps,
+  episodes: state.episodes,
+  policyParams: Array.from(state.policyParams),
+  valueParams: Array.from(state.valueParams),
+  optimizer: { m: Array.from(state.optimizer.m), v: Array.from(state.optimizer.v), t: state.optimizer.t },
+  beta: state.beta,
+  environments: state.rollout.venv.snapshot(),
+  recentReturns: [...state.recentReturns],
+  recentLengths: [...state.recentLengths]
+})
+
+/**
+ * The JSON form of a training state.
+ *
+ * @category models
+ */
+export type StateJson = ReturnType<typeof stateToJson>
+
+/**
+ * A training state from {@link stateToJson}: the run's initial state (fresh environments and
+ * networks) with every stored field put back and the environments restored from their snapshot.
+ *
+ * @throws when the JSON does not fit the run (sizes, environment snapshot)
+ * @category conversions
+ */
+export const stateFromJson = (run: Run, json: StateJson): TrainingState => {
+  const initial = initialState(run)
+  const sized = (name: string, values: ReadonlyArray<number>, size: number) => {
+    if (values.length !== size) throw new TrainError({ message: `checkpoint ${name} has ${values.length} numbers, the run needs ${size}` })
+    return Float64Array.from(values)
+  }
+  initial.rollout.venv.restore(json.environments)
+  return {
+    ...initial,
+    iteration: json.iteration,
+    steps: json.steps,
+    episodes: json.episodes,
+    policyParams: sized("policyParams", json.policyParams, initial.policyParams.length),
+    valueParams: sized("valueParams", json.valueParams, initial.valueParams.length),
+    optimizer: { m: sized("optimizer.m", json.optimizer.m, initial.optimizer.m.length), v: sized("optimizer.v", json.optimizer.v, initial.optimizer.v.length), t: json.optimizer.t },
+    beta: json.beta,
+    recentReturns: json.recentReturns,
+    recentLengths: json.recentLengths
+  }
+}
 
 /**
  * The run's reports only.

@@ -1,47 +1,36 @@
 /**
- * The `trustregion` command line: `trustregion train …`.
+ * The `trustregion` command line: `train` (and `train --resume`), `replay`, `eval`, `ablate`,
+ * `plot`.
  *
  * Every flag is validated before anything runs or is written; a bad value is reported on one
  * line naming the flag and what it accepts, with exit code 1.
  *
  * @since 0.1.0
  */
-import { Console, Data, Effect, FileSystem, Layer, Option, Path, Result, Schema, Stream } from "effect"
-import { CliConfig, CliError, CliOutput, Command, Flag, GlobalFlag } from "effect/cli"
-import * as Key from "../algebra/Key.ts"
-import * as Npg from "../algorithms/Npg.ts"
-import * as Ppo from "../algorithms/Ppo.ts"
-import * as Recipe from "../algorithms/Recipe.ts"
-import * as RecipeData from "../algorithms/RecipeData.ts"
-import * as Train from "../algorithms/Train.ts"
-import * as Trpo from "../algorithms/Trpo.ts"
+import { Console, Effect, Layer, Option, Schema } from "effect"
+import { Argument, CliConfig, CliError, CliOutput, Command, Flag, GlobalFlag } from "effect/cli"
+import * as Algorithms from "../algorithms/Algorithms.ts"
 import * as Registry from "../envs/Registry.ts"
-import * as Wrappers from "../envs/Wrappers.ts"
 import * as Recorder from "../runtime/Recorder.ts"
+import * as RunStore from "../runtime/RunStore.ts"
+import * as Runs from "../runtime/Runs.ts"
 import * as TensorBackend from "../runtime/TensorBackend.ts"
 
 /** @category constants */
-export const version = "0.1.0"
-
-/** The algorithms `--algo` accepts, with the recipe each resolves to for an environment. */
-const algorithms = {
-  npg: (envId: string): Recipe.Recipe => Npg.forEnv(envId),
-  trpo: (envId: string): Recipe.Recipe => Trpo.forEnv(envId),
-  "ppo-penalty": (envId: string): Recipe.Recipe => Ppo.penaltyForEnv(envId),
-  "ppo-clip": (envId: string): Recipe.Recipe => Ppo.clipForEnv(envId)
-} as const
-type Algorithm = keyof typeof algorithms
-const algorithmNames = Object.keys(algorithms) as ReadonlyArray<Algorithm>
+export const version = Runs.version
 
 const envIds = Registry.ids(Registry.builtins)
 
 /** What each flag accepts, in words, for one-line error messages. */
 const accepted: Readonly<Record<string, string>> = {
-  algo: algorithmNames.join(" | "),
+  algo: Algorithms.names.join(" | "),
   env: envIds.join(" | "),
   seed: "an integer in [0, 2^53)",
   steps: "a positive integer",
   envs: "a positive integer",
+  "checkpoint-every": "a positive integer",
+  episodes: "a positive integer",
+  workers: "a positive integer",
   backend: TensorBackend.backendNames.join(" | ")
 }
 
@@ -83,17 +72,6 @@ export const layer: Layer.Layer<never> = Layer.mergeAll(
   CliConfig.layer({ builtIns: [GlobalFlag.Help, GlobalFlag.Version] })
 )
 
-/**
- * The run directory already holds a run.
- *
- * @category errors
- */
-export class RunExistsError extends Data.TaggedError("RunExistsError")<{ readonly dir: string }> {
-  override get [CliError.userMessage](): string {
-    return `${this.dir} already holds a run (metrics.jsonl); pass --force to overwrite it or choose another --out`
-  }
-}
-
 const withDefault = <const B>(description: string, value: B, shown: string = String(value)) => <A>(self: Flag.Flag<A>): Flag.Flag<A | B> =>
   self.pipe(Flag.withDescription(`${description} [default: ${shown}]`), Flag.withDefault(value))
 
@@ -101,110 +79,43 @@ const NonNegativeSafeInt = Schema.Int.pipe(Schema.check(Schema.isBetween({ minim
 const PositiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0)))
 
 /**
- * Everything `train` writes, resolved before the run starts (and written as config.json).
+ * Failures of the commands as one line on stderr (`trustregion: …`) with exit code 1.
  *
- * @category models
+ * @category formatting
  */
-export interface TrainConfig {
-  readonly algo: Algorithm
-  readonly env: string
-  readonly seed: number
-  readonly steps: number
-  readonly backend: TensorBackend.BackendName
-  readonly out: string
-  /** `--set key=value` overrides, applied in order to the algorithm's recipe for the env. */
-  readonly set: ReadonlyArray<readonly [string, string]>
-}
+export const userErrors = <A, E extends { readonly _tag: string; readonly message: string }, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(Effect.mapError((e) => (e._tag === "UserError" || e._tag === "ShowHelp" ? e : new CliError.UserError({ cause: e, userMessage: e.message.replace(/\s*\n\s*/g, " ") }))))
 
-/**
- * The recipe a train command resolves to: the algorithm's recipe for the environment with every
- * `--set` override applied in order; the first bad override is a one-line error.
- *
- * @category commands
- */
-export const resolveRecipe = (config: Pick<TrainConfig, "algo" | "env" | "set">): Result.Result<Recipe.Recipe, CliError.UserError> => {
-  let recipe: Recipe.Recipe = algorithms[config.algo](config.env)
-  for (const [key, value] of config.set) {
-    const next = RecipeData.override(recipe, key, value)
-    if (Result.isFailure(next)) return Result.fail(new CliError.UserError({ cause: next.failure, userMessage: `--set ${next.failure.message}` }))
-    recipe = next.success
-  }
-  return Result.succeed(recipe)
-}
-
-// A user-facing failure of the train handler, rendered on one line.
-const userError = (message: string) => (cause: unknown) => new CliError.UserError({ cause, userMessage: message })
-
-/**
- * Trains and writes config.json, metrics.jsonl (one line per iteration), policy.json and
- * value.json into `out`.
- *
- * @category commands
- */
-export const runTrain = (config: TrainConfig, options: { readonly force: boolean; readonly progress: boolean }) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const metricsPath = path.join(config.out, "metrics.jsonl")
-    const resolved = resolveRecipe(config)
-    if (Result.isFailure(resolved)) return yield* resolved.failure
-    const recipe = resolved.success
-    const run: Train.Run = { recipe, makeEnv: () => Registry.makeUnsafe(Registry.builtins, config.env), seed: config.seed, totalSteps: config.steps }
-    yield* Train.check(run)
-    if (!options.force && (yield* fs.exists(metricsPath))) return yield* new RunExistsError({ dir: config.out })
-    // The backend is acquired before anything is written, so an unavailable one writes nothing.
-    return yield* Effect.gen(function*() {
-      const backend = yield* TensorBackend.TensorBackend
-      yield* fs.makeDirectory(config.out, { recursive: true })
-      yield* fs.writeFileString(
-        path.join(config.out, "config.json"),
-        `${JSON.stringify({ trustregion: version, ...config, set: Object.fromEntries(config.set), keyFormat: Key.format, tfjs: backend.version, recipe: Recipe.describe(recipe) }, null, 2)}\n`
-      )
-      yield* fs.writeFileString(metricsPath, "")
-      const last = yield* Train.iterations(run).pipe(
-        Stream.tap((iteration) => Recorder.record(iteration.report)),
-        Stream.runLast,
-        Effect.provide(
-          options.progress ? Recorder.layerTee(Recorder.layerTerminal, Recorder.layerJsonl(metricsPath)) : Recorder.layerJsonl(metricsPath)
-        )
-      )
-      if (Option.isSome(last)) {
-        const state = last.value.state
-        yield* fs.writeFileString(
-          path.join(config.out, "policy.json"),
-          `${JSON.stringify({
-            policy: state.policy,
-            params: Array.from(state.policyParams),
-            observations: { normalizer: state.rollout.venv.normalizer, ...Wrappers.statsJson(state.rollout.venv.observationStats()) }
-          })}\n`
-        )
-        yield* fs.writeFileString(
-          path.join(config.out, "value.json"),
-          `${JSON.stringify({ network: state.value, params: Array.from(state.valueParams) })}\n`
-        )
-      }
-    }).pipe(Effect.provide(TensorBackend.layer(config.backend)))
-  }).pipe(
-    Effect.catchTags({
-      TrainError: (e) => Effect.fail(userError(e.message)(e)),
-      BackendUnavailableError: (e) => Effect.fail(userError(e.message)(e)),
-      PlatformError: (e) => Effect.fail(userError(`cannot write ${config.out}: ${e.message}`)(e))
+/** The progress line with the remaining time, estimated from the pace so far. */
+const progressLayer = (totalSteps: number): Layer.Layer<Recorder.Recorder> =>
+  Layer.succeed(
+    Recorder.Recorder,
+    Recorder.Recorder.of({
+      record: (r) => Console.log(`${Recorder.progressLine(r)}  eta ${r.steps > 0 ? Math.max(0, (r.wallSeconds * (totalSteps - r.steps)) / r.steps).toFixed(0) : "?"}s`)
     })
   )
+const silent: Layer.Layer<Recorder.Recorder> = Layer.succeed(Recorder.Recorder, Recorder.Recorder.of({ record: () => Effect.void }))
+
+const store = RunStore.layerFileSystem
 
 /**
- * `trustregion train`.
+ * `trustregion train`: a new run in `--out`, or `--resume DIR`.
  *
  * @category commands
  */
 export const train = Command.make(
   "train",
   {
-    algo: Flag.Literals("algo", algorithmNames).pipe(withDefault("Algorithm", "trpo" as Algorithm)),
+    algo: Flag.Literals("algo", Algorithms.names).pipe(withDefault("Algorithm", "trpo" as Algorithms.Name)),
     env: Flag.Literals("env", envIds).pipe(withDefault("Environment id", "CartPole-v1")),
     seed: Flag.Int("seed").pipe(Flag.withSchema(NonNegativeSafeInt), withDefault("Root seed of every random draw", 0)),
     steps: Flag.Int("steps").pipe(Flag.withSchema(PositiveInt), withDefault("Environment steps to train for", 100_000)),
     out: Flag.String("out").pipe(Flag.withMetavar("DIR"), Flag.withDescription("Run directory [default: runs/<env>-<algo>-seed<seed>]"), Flag.optional),
+    resume: Flag.String("resume").pipe(
+      Flag.withMetavar("DIR"),
+      Flag.withDescription("Continue the run in DIR from its last good checkpoint (its recorded config; other flags ignored)"),
+      Flag.optional
+    ),
     backend: Flag.Literals("backend", TensorBackend.backendNames).pipe(withDefault("TensorFlow.js backend", "wasm" as TensorBackend.BackendName)),
     envs: Flag.Int("envs").pipe(
       Flag.withSchema(PositiveInt),
@@ -215,23 +126,82 @@ export const train = Command.make(
       Flag.withDescription("Override a recipe hyperparameter, e.g. --set step.maxKl=0.02 (repeatable; a block as JSON)"),
       Flag.withDefault({})
     ),
+    checkpointEvery: Flag.Int("checkpoint-every").pipe(Flag.withSchema(PositiveInt), withDefault("Write a checkpoint every K iterations", 10)),
     force: Flag.Boolean("force").pipe(withDefault("Overwrite an existing run in --out", false)),
     quiet: Flag.Boolean("quiet").pipe(withDefault("Print no progress lines", false))
   },
   (flags) =>
-    runTrain(
-      {
+    userErrors(Effect.gen(function*() {
+      if (Option.isSome(flags.resume)) {
+        const dir = flags.resume.value
+        const manifest = yield* Runs.readManifest(dir)
+        const outcome = yield* Runs.resume(dir).pipe(
+          Effect.provide(TensorBackend.layer(manifest.config.backend)),
+          Effect.provide(flags.quiet ? silent : progressLayer(manifest.config.steps))
+        )
+        if (outcome.alreadyComplete) yield* Console.log(`${dir} is complete; nothing to resume`)
+        return
+      }
+      const config: Runs.Config = {
         algo: flags.algo,
         env: flags.env,
         seed: flags.seed,
         steps: flags.steps,
         backend: flags.backend,
-        out: Option.getOrElse(flags.out, () => `runs/${flags.env}-${flags.algo}-seed${flags.seed}`),
-        set: [...(Option.isSome(flags.envs) ? [["numEnvs", String(flags.envs.value)] as const] : []), ...Object.entries(flags.set)]
-      },
-      { force: flags.force, progress: !flags.quiet }
-    )
-).pipe(Command.withDescription("Train a policy and write config.json, metrics.jsonl, policy.json and value.json into --out"))
+        set: [...(Option.isSome(flags.envs) ? [["numEnvs", String(flags.envs.value)] as const] : []), ...Object.entries(flags.set)],
+        checkpointEvery: flags.checkpointEvery
+      }
+      const out = Option.getOrElse(flags.out, () => `runs/${flags.env}-${flags.algo}-seed${flags.seed}`)
+      // Everything is checked before the backend loads, and the backend before anything is written.
+      yield* Runs.train(out, config, { force: flags.force }).pipe(
+        Effect.provide(TensorBackend.layer(config.backend)),
+        Effect.provide(flags.quiet ? silent : progressLayer(config.steps))
+      )
+    }).pipe(Effect.provide(store)))
+).pipe(Command.withDescription("Train a policy; writes manifest.json, metrics.jsonl, checkpoints/, policy.json and value.json into --out"))
+
+/**
+ * `trustregion replay DIR`.
+ *
+ * @category commands
+ */
+export const replay = Command.make(
+  "replay",
+  { dir: Argument.String("dir").pipe(Argument.withDescription("Run directory")) },
+  ({ dir }) =>
+    userErrors(Effect.gen(function*() {
+      const manifest = yield* Runs.readManifest(dir)
+      const result = yield* Runs.replay(dir).pipe(Effect.provide(TensorBackend.layer(manifest.config.backend)))
+      if (result._tag === "Identical") {
+        yield* Console.log(`replay: identical (${result.iterations} iterations)`)
+        return
+      }
+      return yield* new CliError.UserError({
+        cause: result,
+        userMessage: `replay: iteration ${result.iteration} differs at ${result.key}: recorded ${JSON.stringify(result.recorded)}, replayed ${JSON.stringify(result.replayed)}`
+      })
+    }).pipe(Effect.provide(store)))
+).pipe(Command.withDescription("Rerun a recorded run and check every metrics line against the recording"))
+
+/**
+ * `trustregion eval DIR`.
+ *
+ * @category commands
+ */
+export const evaluate = Command.make(
+  "eval",
+  {
+    dir: Argument.String("dir").pipe(Argument.withDescription("Run directory")),
+    episodes: Flag.Int("episodes").pipe(Flag.withSchema(PositiveInt), withDefault("Episodes to run", 20)),
+    deterministic: Flag.Boolean("deterministic").pipe(withDefault("Act with the distribution's mode instead of sampling", false)),
+    seed: Flag.Int("seed").pipe(Flag.withSchema(NonNegativeSafeInt), withDefault("Seed of the evaluation episodes", 0))
+  },
+  ({ dir, episodes, deterministic, seed }) =>
+    userErrors(Effect.gen(function*() {
+      const result = yield* Runs.evaluate(dir, { episodes, deterministic, seed })
+      yield* Console.log(`${dir}: return ${result.mean.toFixed(2)} ± ${result.std.toFixed(2)} over ${episodes} episodes (${deterministic ? "deterministic" : "sampled"} actions)`)
+    }).pipe(Effect.provide(store)))
+).pipe(Command.withDescription("Mean ± std return of a run's saved policy, with its saved observation statistics"))
 
 /**
  * The `trustregion` command.
@@ -240,5 +210,5 @@ export const train = Command.make(
  */
 export const command = Command.make("trustregion").pipe(
   Command.withDescription("Natural-gradient policy optimisation (NPG, TRPO, PPO-penalty, PPO-clip) on TensorFlow.js"),
-  Command.withSubcommands([train])
+  Command.withSubcommands([train, replay, evaluate])
 )
