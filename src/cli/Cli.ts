@@ -7,10 +7,15 @@
  *
  * @since 0.1.0
  */
-import { Console, Effect, Layer, Option, Schema } from "effect"
+import { NodeWorker } from "@effect/platform-node"
+import { Console, Effect, FileSystem, Layer, Option, Result, Schema } from "effect"
 import { Argument, CliConfig, CliError, CliOutput, Command, Flag, GlobalFlag } from "effect/cli"
+import { RpcClient } from "effect/rpc"
+import { Worker } from "node:worker_threads"
 import * as Algorithms from "../algorithms/Algorithms.ts"
 import * as Registry from "../envs/Registry.ts"
+import * as Ablation from "../runtime/Ablation.ts"
+import { AblationRpcs } from "../runtime/AblationRpc.ts"
 import * as Recorder from "../runtime/Recorder.ts"
 import * as RunStore from "../runtime/RunStore.ts"
 import * as Runs from "../runtime/Runs.ts"
@@ -204,11 +209,53 @@ export const evaluate = Command.make(
 ).pipe(Command.withDescription("Mean ± std return of a run's saved policy, with its saved observation statistics"))
 
 /**
+ * The worker pool of `ablate`: `size` threads, one run at a time each.
+ *
+ * @category layers
+ */
+export const workerPool = (size: number) =>
+  RpcClient.layerProtocolWorker({ size, concurrency: 1 }).pipe(
+    Layer.provide(NodeWorker.layer(() => new Worker(new URL("../runtime/AblationWorker.ts", import.meta.url))))
+  )
+
+/**
+ * `trustregion ablate SPEC.json --out DIR`.
+ *
+ * @category commands
+ */
+export const ablate = Command.make(
+  "ablate",
+  {
+    spec: Argument.String("spec").pipe(Argument.withDescription("Ablation spec (JSON): algo, env, steps, seeds, set, variants")),
+    out: Flag.String("out").pipe(Flag.withMetavar("DIR"), Flag.withDescription("Directory of the ablation's runs and reports")),
+    workers: Flag.Int("workers").pipe(Flag.withSchema(PositiveInt), withDefault("Worker threads running the grid", 2))
+  },
+  ({ spec: file, out, workers }) =>
+    userErrors(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const text = yield* fs.readFileString(file).pipe(Effect.mapError((e) => new Runs.RunError({ message: `cannot read ${file}: ${e.message}` })))
+      const decoded = Ablation.decodeSpec(text, file)
+      if (Result.isFailure(decoded)) return yield* decoded.failure
+      const spec = decoded.success
+      const mode = yield* Ablation.prepare(out, spec)
+      const grid = Ablation.jobs(spec, out)
+      yield* Console.log(`${mode === "new" ? "ablation" : "resuming ablation"} ${spec.name ?? file}: ${spec.variants.length} variants × ${spec.seeds.length} seeds on ${workers} worker${workers === 1 ? "" : "s"}`)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const client = yield* RpcClient.make(AblationRpcs)
+        yield* Ablation.execute(grid, workers, (job, resume) =>
+          client.TrainRun({ dir: job.dir, config: job.config, resume }).pipe(Effect.mapError((message) => new Runs.RunError({ message: `${job.dir}: ${message}` }))))
+      }).pipe(Effect.provide(workerPool(workers))))
+      const written = yield* Ablation.report(out, spec)
+      yield* Console.log(`wrote ${written.join(", ")}`)
+    }).pipe(Effect.provide(store)))
+).pipe(Command.withDescription("Run an ablation spec's variant × seed grid on worker threads; writes summary.md, summary.json and report.html"))
+
+/**
  * The `trustregion` command.
  *
  * @category commands
  */
 export const command = Command.make("trustregion").pipe(
   Command.withDescription("Natural-gradient policy optimisation (NPG, TRPO, PPO-penalty, PPO-clip) on TensorFlow.js"),
-  Command.withSubcommands([train, replay, evaluate])
+  Command.withSubcommands([train, replay, evaluate, ablate])
 )

@@ -318,24 +318,20 @@ export const layout = (series: ReadonlyArray<Series>, options: PlotOptions = {})
   }
 }
 
-// Characters not allowed in XML 1.0 documents are dropped; the five special ones escaped.
-const escapeXml = (s: string): string =>
+/**
+ * Escapes text for XML and HTML content and attribute values (`& < > " '`) and drops the
+ * characters XML 1.0 forbids.
+ *
+ * @category formatting
+ */
+export const escape = (s: string): string =>
   s
-    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "")
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
     .replace(/"/g, "&quot;")
     .replace(/'/g, "&#39;")
-
-/**
- * Escapes text for XML and HTML content and attribute values (`& < > " '`) and drops
- * characters XML forbids.
- *
- * @category formatting
- */
-export const escape = escapeXml
 
 const n = (v: number): string => {
   const s = v.toFixed(1)
@@ -351,7 +347,7 @@ const polyline = (points: ReadonlyArray<Point>): string => points.map(([x, y], j
  */
 export const renderSvg = (plot: Layout, options: { readonly standalone?: boolean } = {}): string => {
   const { width, height, area } = plot
-  const a = (s: string) => escapeXml(s)
+  const a = escape
   const clipId = `plot-clip-${n(area.left)}-${n(area.top)}-${n(area.right)}-${n(area.bottom)}`.replace(/\./g, "_")
   const parts: Array<string> = []
   const xmlns = options.standalone === false ? "" : ` xmlns="http://www.w3.org/2000/svg"`

@@ -1,0 +1,213 @@
+/**
+ * Ablations: a spec names a base algorithm and environment, variants that replace blocks or
+ * hyperparameters, seeds and a step budget; the variant × seed grid runs on a pool of worker
+ * threads, each run a complete run directory (so an interrupted ablation resumes, and any run
+ * can be replayed), and the results are summarised across seeds.
+ *
+ * ```json
+ * {
+ *   "name": "GAE λ on CartPole",
+ *   "algo": "trpo", "env": "CartPole-v1", "steps": 100000, "seeds": [0, 1, 2, 3, 4],
+ *   "set": { "numEnvs": 2 },
+ *   "variants": [
+ *     { "name": "GAE λ=0.9", "set": { "advantage.inner.lambda": 0.9 } },
+ *     { "name": "Monte-Carlo", "set": { "advantage.inner": { "_tag": "MonteCarlo", "gamma": 0.99 } } }
+ *   ]
+ * }
+ * ```
+ *
+ * `set` (for every variant) and each variant's `set` take `--set` keys (docs/ablations.md):
+ * a number, a string, or a block as JSON.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Console, Effect, Result, Schema } from "effect"
+import * as Algorithms from "../algorithms/Algorithms.ts"
+import * as Registry from "../envs/Registry.ts"
+import { RunStore, type StoreError } from "./RunStore.ts"
+import * as Runs from "./Runs.ts"
+
+const SetValue = Schema.Union([Schema.Number, Schema.String, Schema.Record(Schema.String, Schema.Unknown)])
+const Overrides = Schema.Record(Schema.String, SetValue)
+
+/**
+ * An ablation spec (SPEC.json).
+ *
+ * @category models
+ */
+export const Spec = Schema.Struct({
+  name: Schema.optionalKey(Schema.String),
+  algo: Schema.Literals(Algorithms.names),
+  env: Schema.Literals(Registry.ids(Registry.builtins) as ReadonlyArray<string>),
+  steps: Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0))),
+  seeds: Schema.Array(Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })))).pipe(
+    Schema.check(Schema.makeFilter((seeds: ReadonlyArray<number>) => (seeds.length > 0 && new Set(seeds).size === seeds.length) || "a non-empty list of distinct seeds"))
+  ),
+  backend: Schema.optionalKey(Schema.Literals(["wasm", "cpu", "node"])),
+  checkpointEvery: Schema.optionalKey(Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0)))),
+  set: Schema.optionalKey(Overrides),
+  variants: Schema.Array(Schema.Struct({ name: Schema.String.pipe(Schema.check(Schema.isMinLength(1))), set: Overrides })).pipe(
+    Schema.check(
+      Schema.makeFilter((variants: ReadonlyArray<{ readonly name: string }>) =>
+        (variants.length > 0 && new Set(variants.map((v) => v.name)).size === variants.length) || "a non-empty list of variants with distinct names"
+      )
+    )
+  )
+})
+
+/** @category models */
+export type Spec = typeof Spec.Type
+
+/**
+ * One run of the grid.
+ *
+ * @category models
+ */
+export interface Job {
+  readonly variant: string
+  readonly seed: number
+  readonly dir: string
+  readonly config: Runs.Config
+}
+
+const slug = (name: string) =>
+  name
+    .normalize("NFKD")
+    .replace(/[^\w.=-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .toLowerCase() || "variant"
+
+const overrideText = (value: unknown) => (typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value))
+
+/**
+ * A spec from SPEC.json's text: its schema, then every variant resolved into a recipe, so that
+ * a bad block or hyperparameter is rejected — with the path of the offending field and what
+ * is allowed — before anything runs.
+ *
+ * @category decoding
+ */
+export const decodeSpec = (text: string, file: string): Result.Result<Spec, Runs.RunError> => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (cause) {
+    return Result.fail(new Runs.RunError({ message: `${file} is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}` }))
+  }
+  const decoded = Schema.decodeUnknownResult(Spec)(parsed, { errors: "first" })
+  if (Result.isFailure(decoded)) {
+    const text = decoded.failure.message
+    const at = /at (\[.*\])\s*$/.exec(text)
+    const path = at === null ? "" : [...at[1]!.matchAll(/\[("([^"]*)"|(\d+))\]/g)].map((m) => (m[3] !== undefined ? `[${m[3]}]` : `.${m[2]}`)).join("").replace(/^\./, "")
+    return Result.fail(new Runs.RunError({ message: `${file}: ${path === "" ? "" : `${path}: `}${text.replace(/\s*at \[.*\]\s*$/, "").replace(/\s*\n\s*/g, " ")}` }))
+  }
+  const spec = decoded.success
+  for (const [index, variant] of spec.variants.entries()) {
+    const config = configOf(spec, variant.set, spec.seeds[0]!)
+    const run = Runs.runOf(config)
+    if (Result.isFailure(run)) {
+      const key = /for ([\w.]+)/.exec(run.failure.message)?.[1]
+      const where = key !== undefined && key in variant.set ? `variants[${index}].set["${key}"]` : key !== undefined && spec.set !== undefined && key in spec.set ? `set["${key}"]` : `variants[${index}]`
+      return Result.fail(new Runs.RunError({ message: `${file}: ${where} (variant "${variant.name}"): ${run.failure.message.replace(/^--set /, "")}` }))
+    }
+  }
+  return Result.succeed(spec)
+}
+
+const configOf = (spec: Spec, overrides: Readonly<Record<string, unknown>>, seed: number): Runs.Config => ({
+  algo: spec.algo,
+  env: spec.env,
+  seed,
+  steps: spec.steps,
+  backend: spec.backend ?? "wasm",
+  set: [...Object.entries(spec.set ?? {}), ...Object.entries(overrides)].map(([k, v]) => [k, overrideText(v)] as const),
+  checkpointEvery: spec.checkpointEvery ?? 10
+})
+
+/**
+ * The grid: every variant × seed, each with its run directory `DIR/runs/<variant>/seed-<s>`.
+ *
+ * @category functions
+ */
+export const jobs = (spec: Spec, dir: string): ReadonlyArray<Job> =>
+  spec.variants.flatMap((variant) =>
+    spec.seeds.map((seed) => ({ variant: variant.name, seed, dir: `${dir}/runs/${slug(variant.name)}/seed-${seed}`, config: configOf(spec, variant.set, seed) }))
+  )
+
+/**
+ * Prepares DIR for the spec: a new DIR gets `spec.json`; a DIR holding the same spec is resumed;
+ * one holding a different spec is refused (nothing in it is touched).
+ *
+ * @category programs
+ */
+export const prepare = (dir: string, spec: Spec): Effect.Effect<"new" | "resumed", Runs.RunError | StoreError, RunStore> =>
+  Effect.gen(function*() {
+    const store = yield* RunStore
+    const text = `${JSON.stringify(spec, null, 2)}\n`
+    const existing = yield* store.read(dir, "spec.json")
+    if (existing === undefined) {
+      if ((yield* store.list(dir)).length > 0) return yield* new Runs.RunError({ message: `${dir} is not empty and holds no ablation; choose another --out` })
+      yield* store.write(dir, "spec.json", text)
+      return "new"
+    }
+    if (existing !== text) return yield* new Runs.RunError({ message: `${dir} holds a different ablation (its spec.json differs); choose another --out` })
+    return "resumed"
+  })
+
+/**
+ * What a job needs: nothing (complete), a resumption (started), or a fresh start.
+ *
+ * @category functions
+ */
+export const status = (job: Job): Effect.Effect<"complete" | "started" | "new", StoreError, RunStore> =>
+  Effect.gen(function*() {
+    if (yield* Runs.isComplete(job.dir)) return "complete"
+    return (yield* Runs.isRun(job.dir)) ? "started" : "new"
+  })
+
+/**
+ * Runs the jobs that are not complete with `runJob`, `workers` at a time, printing one
+ * progress line per finished run with an estimate of the time left.
+ *
+ * @category programs
+ */
+export const execute = <E, R>(
+  grid: ReadonlyArray<Job>,
+  workers: number,
+  runJob: (job: Job, resume: boolean) => Effect.Effect<unknown, E, R>
+): Effect.Effect<{ readonly ran: number; readonly skipped: number }, E | StoreError, R | RunStore> =>
+  Effect.gen(function*() {
+    const statuses = yield* Effect.forEach(grid, status)
+    const todo = grid.filter((_, i) => statuses[i] !== "complete")
+    const skipped = grid.length - todo.length
+    if (skipped > 0) yield* Console.log(`${skipped} of ${grid.length} runs already complete; running ${todo.length}`)
+    const started = yield* Clock.currentTimeMillis
+    let done = 0
+    yield* Effect.forEach(
+      todo,
+      (job) =>
+        Effect.gen(function*() {
+          yield* runJob(job, statuses[grid.indexOf(job)] === "started")
+          done++
+          const elapsed = ((yield* Clock.currentTimeMillis) - started) / 1000
+          const eta = (elapsed / done) * (todo.length - done)
+          yield* Console.log(`[${done}/${todo.length}] ${job.variant}, seed ${job.seed} done  (${elapsed.toFixed(0)} s elapsed, eta ${eta.toFixed(0)} s)`)
+        }),
+      { concurrency: workers, discard: true }
+    )
+    return { ran: todo.length, skipped }
+  })
+
+/**
+ * Reads every run of the grid and writes DIR/summary.json, DIR/summary.md and DIR/report.html.
+ * Returns the files written.
+ *
+ * @category programs
+ */
+export const report = (dir: string, spec: Spec): Effect.Effect<ReadonlyArray<string>, StoreError, RunStore> =>
+  Effect.gen(function*() {
+    const store = yield* RunStore
+    const grid = jobs(spec, dir)
+    const runs = yield* Effect.forEach(grid, (job) => Effect.map(Runs.readMetrics(job.dir), (lines) => ({ job, lines })))
+    yield* store.write(dir, "summary.json", `${JSON.stringify(runs.map(({ job, lines }) => ({ variant: job.variant, seed: job.seed, final: lines.at(-1)?.episodeReturnMean ?? null })), null, 2)}\n`)
+    return [`${dir}/summary.json`]
+  })
