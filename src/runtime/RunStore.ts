@@ -29,6 +29,7 @@ export interface RunStoreShape {
   readonly append: (dir: string, name: string, text: string) => Effect.Effect<void, StoreError>
   /** Names of the files in `dir/sub` (non-recursive), sorted. */
   readonly list: (dir: string, sub?: string) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  /** Removes a file or a directory with everything under it; nothing happens when it is absent. */
   readonly remove: (dir: string, name: string) => Effect.Effect<void, StoreError>
 }
 
@@ -80,7 +81,7 @@ export const layerFileSystem: Layer.Layer<RunStore, never, FileSystem.FileSystem
           if (!(yield* fs.exists(folder))) return []
           return [...(yield* fs.readDirectory(folder))].sort()
         }).pipe(Effect.mapError(fail(full(dir, sub)))),
-      remove: (dir, name) => fs.remove(full(dir, name), { force: true }).pipe(Effect.mapError(fail(full(dir, name))))
+      remove: (dir, name) => fs.remove(full(dir, name), { force: true, recursive: true }).pipe(Effect.mapError(fail(full(dir, name))))
     })
   })
 )

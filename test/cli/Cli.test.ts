@@ -72,7 +72,7 @@ describe("Cli", () => {
   })
 
   describe("train", () => {
-    it.effect("writes config.json, metrics.jsonl, policy.json and value.json; same seed twice, same metrics", () =>
+    it.effect("writes manifest.json, metrics.jsonl, checkpoints, complete.json, policy.json and value.json; same seed twice, same metrics", () =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
@@ -80,12 +80,15 @@ describe("Cli", () => {
         const a = path.join(dir, "a"), b = path.join(dir, "b")
         yield* run("train", "--steps", "2048", "--seed", "3", "--out", a, "--quiet")
         yield* run("train", "--steps", "2048", "--seed", "3", "--out", b, "--quiet")
-        expect((yield* fs.readDirectory(a)).sort()).toEqual(["config.json", "metrics.jsonl", "policy.json", "value.json"])
+        expect((yield* fs.readDirectory(a)).sort()).toEqual(["checkpoints", "complete.json", "manifest.json", "metrics.jsonl", "policy.json", "value.json"])
 
-        const config = JSON.parse(yield* fs.readFileString(path.join(a, "config.json")))
-        expect(config).toMatchObject({ algo: "trpo", env: "CartPole-v1", seed: 3, steps: 2048, backend: "wasm", keyFormat: "threefry2x32-20/v1" })
-        expect(config.recipe.step).toEqual({ _tag: "BacktrackingLineSearch", maxKl: 0.015, backtrackRatio: 0.8, maxBacktracks: 10, klTolerance: 1 })
-        expect(config.recipe.observations).toEqual({ _tag: "Running", clip: 10, epsilon: 1e-8 })
+        const manifest = JSON.parse(yield* fs.readFileString(path.join(a, "manifest.json")))
+        expect(manifest.config).toMatchObject({ algo: "trpo", env: "CartPole-v1", seed: 3, steps: 2048, backend: "wasm", checkpointEvery: 10 })
+        expect(manifest.keyFormat).toBe("threefry2x32-20/v1")
+        expect(manifest.node).toBe(process.version)
+        expect(Number.isNaN(Date.parse(manifest.startTime))).toBe(false)
+        expect(manifest.recipe.step).toEqual({ _tag: "BacktrackingLineSearch", maxKl: 0.015, backtrackRatio: 0.8, maxBacktracks: 10, klTolerance: 1 })
+        expect(manifest.recipe.observations).toEqual({ _tag: "Running", clip: 10, epsilon: 1e-8 })
 
         const linesA = yield* readLines(path.join(a, "metrics.jsonl"))
         const linesB = yield* readLines(path.join(b, "metrics.jsonl"))
@@ -107,9 +110,9 @@ describe("Cli", () => {
         yield* run("train", "--steps", "1", "--out", out, "--quiet")
         const before = yield* fs.readFileString(path.join(out, "metrics.jsonl"))
         const error = yield* Effect.flip(run("train", "--steps", "1", "--out", out, "--quiet"))
-        expect(error._tag).toBe("RunExistsError")
+        expect(error._tag).toBe("UserError")
         expect(yield* TestConsole.errorLines).toEqual([
-          `trustregion: ${out} already holds a run (metrics.jsonl); pass --force to overwrite it or choose another --out`
+          `trustregion: ${out} already holds a run; pass --force to overwrite it, --resume to continue it, or choose another --out`
         ])
         expect(yield* fs.readFileString(path.join(out, "metrics.jsonl"))).toBe(before)
         yield* run("train", "--steps", "1", "--seed", "1", "--out", out, "--quiet", "--force")
@@ -141,30 +144,30 @@ describe("Cli", () => {
           const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
           yield* run("train", "--algo", algo, "--steps", "1", "--out", out, "--quiet")
           expect(yield* TestConsole.errorLines).toEqual([])
-          const config = JSON.parse(yield* fs.readFileString(path.join(out, "config.json")))
-          expect(config.algo).toBe(algo)
-          expect(config.recipe.name).toBe(algo)
-          expect(config.recipe._tag).toBe(tag)
-          check(config.recipe)
+          const manifest = JSON.parse(yield* fs.readFileString(path.join(out, "manifest.json")))
+          expect(manifest.config.algo).toBe(algo)
+          expect(manifest.recipe.name).toBe(algo)
+          expect(manifest.recipe._tag).toBe(tag)
+          check(manifest.recipe)
           const lines = yield* readLines(path.join(out, "metrics.jsonl"))
           expect(lines).toHaveLength(1)
           for (const key of familyKeys[tag]) expect(lines[0]).toHaveProperty(key)
           for (const key of familyKeys[tag === "FirstOrder" ? "NaturalGradient" : "FirstOrder"]) expect(lines[0]).not.toHaveProperty(key)
-          expect((yield* fs.readDirectory(out)).sort()).toEqual(["config.json", "metrics.jsonl", "policy.json", "value.json"])
+          expect((yield* fs.readDirectory(out)).sort()).toEqual(["checkpoints", "complete.json", "manifest.json", "metrics.jsonl", "policy.json", "value.json"])
         }).pipe(Effect.provide(environment)), 60_000)
     }
 
-    it.effect("--set step.maxKl=0.02 (and a second --set) appears in config.json's recipe and in set", () =>
+    it.effect("--set step.maxKl=0.02 (and a second --set) appears in manifest.json's recipe and in set", () =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
         const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
         yield* run("train", "--steps", "1", "--set", "step.maxKl=0.02", "--set", "numEnvs=1", "--out", out, "--quiet")
-        const config = JSON.parse(yield* fs.readFileString(path.join(out, "config.json")))
-        expect(config.set).toEqual({ "step.maxKl": "0.02", numEnvs: "1" })
+        const manifest = JSON.parse(yield* fs.readFileString(path.join(out, "manifest.json")))
+        expect(manifest.config.set).toEqual([["step.maxKl", "0.02"], ["numEnvs", "1"]])
         // TRPO's CartPole step with δ replaced, the rest as tuned.
-        expect(config.recipe.step).toEqual({ _tag: "BacktrackingLineSearch", maxKl: 0.02, backtrackRatio: 0.8, maxBacktracks: 10, klTolerance: 1 })
-        expect(config.recipe.numEnvs).toBe(1)
+        expect(manifest.recipe.step).toEqual({ _tag: "BacktrackingLineSearch", maxKl: 0.02, backtrackRatio: 0.8, maxBacktracks: 10, klTolerance: 1 })
+        expect(manifest.recipe.numEnvs).toBe(1)
         // One env × 512 steps per iteration.
         expect((yield* readLines(path.join(out, "metrics.jsonl"))).map((l) => l.steps)).toEqual([512])
       }).pipe(Effect.provide(environment)), 60_000)
@@ -201,9 +204,9 @@ describe("Cli", () => {
         const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
         yield* run("train", "--env", "Pendulum-v1", "--steps", "1", "--set", "stepsPerEnv=64", "--out", out, "--quiet")
         expect(yield* TestConsole.errorLines).toEqual([])
-        const config = JSON.parse(yield* fs.readFileString(path.join(out, "config.json")))
-        expect(config).toMatchObject({ algo: "trpo", env: "Pendulum-v1" })
-        expect(config.recipe.name).toBe("trpo")
+        const manifest = JSON.parse(yield* fs.readFileString(path.join(out, "manifest.json")))
+        expect(manifest.config).toMatchObject({ algo: "trpo", env: "Pendulum-v1" })
+        expect(manifest.recipe.name).toBe("trpo")
         const policy = JSON.parse(yield* fs.readFileString(path.join(out, "policy.json")))
         expect(policy.policy.network.sizes).toEqual([3, 64, 64, 1])
         expect(policy.policy.distribution._tag).toBe("DiagGaussian")
@@ -236,9 +239,9 @@ describe("Cli", () => {
           "--out", out, "--quiet"
         )
         expect(yield* TestConsole.errorLines).toEqual([])
-        const config = JSON.parse(yield* fs.readFileString(path.join(out, "config.json")))
-        expect(config.recipe.solver).toEqual({ _tag: "DenseCholesky", maxParameters: 100 })
-        expect(config.set).toEqual({ policyHiddenSizes: "8", solver: `{"_tag":"DenseCholesky","maxParameters":100}`, stepsPerEnv: "64" })
+        const manifest = JSON.parse(yield* fs.readFileString(path.join(out, "manifest.json")))
+        expect(manifest.recipe.solver).toEqual({ _tag: "DenseCholesky", maxParameters: 100 })
+        expect(manifest.config.set).toEqual([["policyHiddenSizes", "8"], ["solver", `{"_tag":"DenseCholesky","maxParameters":100}`], ["stepsPerEnv", "64"]])
         // (4 + 1)·8 + (8 + 1)·2 = 58.
         expect(JSON.parse(yield* fs.readFileString(path.join(out, "policy.json"))).params).toHaveLength(58)
         expect(yield* readLines(path.join(out, "metrics.jsonl"))).toHaveLength(1)
