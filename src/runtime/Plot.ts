@@ -159,8 +159,8 @@ export interface Layout {
   readonly yLabel: string | undefined
   readonly series: ReadonlyArray<LaidSeries>
   readonly bandOpacity: number
-  readonly hLines: ReadonlyArray<{ readonly y: number; readonly label: string; readonly color: string }>
-  readonly vLines: ReadonlyArray<{ readonly x: number; readonly label: string; readonly color: string }>
+  readonly hLines: ReadonlyArray<{ readonly y: number; readonly label: string; readonly color: string; readonly labelY: number }>
+  readonly vLines: ReadonlyArray<{ readonly x: number; readonly label: string; readonly color: string; readonly labelY: number }>
   readonly legend: ReadonlyArray<{ readonly name: string; readonly color: string; readonly dashed: boolean; readonly band: boolean; readonly x: number; readonly y: number }>
 }
 
@@ -169,13 +169,21 @@ export const charWidth = 7
 const LEGEND_MAX_CHARS = 36
 const REFERENCE_COLOR = "#999999"
 
+// Multiples of the smallest step of the form {1, 2, 5}·10^e that is at least span/count; a step
+// smaller when that leaves fewer than min(3, count) ticks (a short axis with an awkward range).
 const niceTicks = (lo: number, hi: number, count: number): Array<number> => {
   const span = hi - lo || 1
   const step0 = span / count
   const magnitude = 10 ** Math.floor(Math.log10(step0))
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= step0) ?? 10 * magnitude
-  const ticks: Array<number> = []
-  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + 1e-9 * span; k++) ticks.push(Number((k * step).toPrecision(12)))
+  const candidates = [0.1, 0.2, 0.5, 1, 2, 5, 10].map((m) => m * magnitude)
+  const at = (step: number): Array<number> => {
+    const ticks: Array<number> = []
+    for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + 1e-9 * span; k++) ticks.push(Number((k * step).toPrecision(12)))
+    return ticks
+  }
+  let index = candidates.findIndex((s) => s >= step0)
+  let ticks = at(candidates[index]!)
+  while (ticks.length < Math.min(3, count) && index > 0) ticks = at(candidates[--index]!)
   return ticks
 }
 
@@ -189,18 +197,33 @@ const logTicks = (lo: number, hi: number): Array<number> => {
 }
 
 /**
- * A short tick label: `1.5M`, `25k`, `0.25`, `1e-3`.
+ * A short tick label with `precision` significant digits (default 3): `1.5M`, `25k`, `0.25`,
+ * `1e-3`, `1.2e-3`.
  *
  * @category formatting
  */
-export const formatTick = (v: number): string =>
+export const formatTick = (v: number, precision = 3): string =>
   Math.abs(v) >= 1e6
-    ? `${Number((v / 1e6).toPrecision(3))}M`
+    ? `${Number((v / 1e6).toPrecision(precision))}M`
     : Math.abs(v) >= 1e4
-    ? `${Number((v / 1e3).toPrecision(3))}k`
+    ? `${Number((v / 1e3).toPrecision(precision))}k`
     : Math.abs(v) < 1e-2 && v !== 0
-    ? v.toExponential(0)
-    : String(Number(v.toPrecision(3)))
+    ? Number(v.toPrecision(precision)).toExponential()
+    : String(Number(v.toPrecision(precision)))
+
+/**
+ * Labels for the ticks of one axis: {@link formatTick} with the fewest significant digits
+ * (from 3) that tell every tick apart.
+ *
+ * @category formatting
+ */
+export const formatTicks = (values: ReadonlyArray<number>): Array<string> => {
+  for (let precision = 3; precision < 12; precision++) {
+    const labels = values.map((v) => formatTick(v, precision))
+    if (new Set(labels).size === labels.length) return labels
+  }
+  return values.map((v) => formatTick(v, 12))
+}
 
 const truncate = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 3)}...`)
 
@@ -248,16 +271,19 @@ const runs = <A>(items: ReadonlyArray<A>, ok: (a: A) => boolean): Array<Array<A>
 export const layout = (series: ReadonlyArray<Series>, options: PlotOptions = {}): Layout => {
   const width = options.width ?? 720, height = options.height ?? 360
   const logX = options.logX === true, logY = options.logY === true
-  const xs = series.flatMap((s) => [...s.points.map((p) => p[0]), ...(s.band ?? []).map((b) => b[0])])
-  const ys = [
-    ...series.flatMap((s) => [...s.points.map((p) => p[1]), ...(s.band ?? []).flatMap((b) => [b[1], b[2]])]),
-    ...(options.hLines ?? []).map((l) => l.y)
-  ]
+  // Only points drawable on both axes count towards the domains.
+  const okX = (v: number) => Number.isFinite(v) && (!logX || v > 0)
+  const okY = (v: number) => Number.isFinite(v) && (!logY || v > 0)
+  const points = series.flatMap((s) => s.points.filter((p) => okX(p[0]) && okY(p[1])))
+  const bands = series.flatMap((s) => (s.band ?? []).filter((b) => okX(b[0]) && okY(b[1]) && okY(b[2])))
+  const xs = [...points.map((p) => p[0]), ...bands.map((b) => b[0])]
+  const ys = [...points.map((p) => p[1]), ...bands.flatMap((b) => [b[1], b[2]]), ...(options.hLines ?? []).map((l) => l.y)]
   const xDomain = domainOf(xs, logX, false, options.xDomain)
   const yDomain = domainOf(ys, logY, true, options.yDomain)
   const xTickValues = logX ? logTicks(xDomain[0], xDomain[1]) : niceTicks(xDomain[0], xDomain[1], Math.max(2, Math.round(width / 120)))
   const yTickValues = logY ? logTicks(yDomain[0], yDomain[1]) : niceTicks(yDomain[0], yDomain[1], Math.max(2, Math.round(height / 72)))
-  const yLabels = yTickValues.map(formatTick)
+  const xLabels = formatTicks(xTickValues)
+  const yLabels = formatTicks(yTickValues)
 
   const showLegend = options.legend !== false
   const legendSeries = series.map((s, i) => ({ s, i })).filter(({ s }) => s.legend !== false)
@@ -296,15 +322,20 @@ export const layout = (series: ReadonlyArray<Series>, options: PlotOptions = {})
     width,
     height,
     area: { left, top, right, bottom },
-    x: { domain: xDomain, log: logX, ticks: xTickValues.map((value) => ({ value, position: px(value), label: formatTick(value) })) },
+    x: { domain: xDomain, log: logX, ticks: xTickValues.map((value, j) => ({ value, position: px(value), label: xLabels[j]! })) },
     y: { domain: yDomain, log: logY, ticks: yTickValues.map((value, j) => ({ value, position: py(value), label: yLabels[j]! })) },
     title: options.title || undefined,
     xLabel: options.xLabel || undefined,
     yLabel: options.yLabel || undefined,
     series: laid,
     bandOpacity: options.bandOpacity ?? 0.2,
-    hLines: (options.hLines ?? []).filter((l) => Number.isFinite(py(l.y))).map((l) => ({ y: py(l.y), label: l.label, color: l.color ?? REFERENCE_COLOR })),
-    vLines: (options.vLines ?? []).filter((l) => Number.isFinite(px(l.x))).map((l) => ({ x: px(l.x), label: l.label, color: l.color ?? REFERENCE_COLOR })),
+    // Labels: above a horizontal line (below it when the line is near the top), at the foot of a
+    // vertical one, so that a target return and a step budget do not overprint each other.
+    hLines: (options.hLines ?? []).filter((l) => Number.isFinite(py(l.y))).map((l) => {
+      const y = py(l.y)
+      return { y, label: l.label, color: l.color ?? REFERENCE_COLOR, labelY: y - top < 16 ? y + 14 : y - 4 }
+    }),
+    vLines: (options.vLines ?? []).filter((l) => Number.isFinite(px(l.x))).map((l) => ({ x: px(l.x), label: l.label, color: l.color ?? REFERENCE_COLOR, labelY: bottom - 6 })),
     legend: showLegend
       ? legendSeries.map(({ s, i }, k) => ({
         name: truncate(s.name, LEGEND_MAX_CHARS),
@@ -375,11 +406,11 @@ export const renderSvg = (plot: Layout, options: { readonly standalone?: boolean
   }
   for (const line of plot.hLines) {
     parts.push(`<line x1="${n(area.left)}" x2="${n(area.right)}" y1="${n(line.y)}" y2="${n(line.y)}" stroke="${a(line.color)}" stroke-dasharray="4 3"/>`)
-    parts.push(`<text x="${n(area.right - 4)}" y="${n(line.y - 4)}" text-anchor="end" fill="#666666">${a(line.label)}</text>`)
+    parts.push(`<text x="${n(area.right - 4)}" y="${n(line.labelY)}" text-anchor="end" fill="#666666">${a(line.label)}</text>`)
   }
   for (const line of plot.vLines) {
     parts.push(`<line x1="${n(line.x)}" x2="${n(line.x)}" y1="${n(area.top)}" y2="${n(area.bottom)}" stroke="${a(line.color)}" stroke-dasharray="4 3"/>`)
-    parts.push(`<text x="${n(line.x + 4)}" y="${n(area.top + 12)}" fill="#666666">${a(line.label)}</text>`)
+    parts.push(`<text x="${n(line.x + 4)}" y="${n(line.labelY)}" fill="#666666">${a(line.label)}</text>`)
   }
   for (const s of plot.series) {
     const style = `fill="none" stroke="${a(s.color)}" stroke-width="${s.lineWidth}" stroke-linejoin="round" stroke-linecap="round"${s.opacity < 1 ? ` stroke-opacity="${s.opacity}"` : ""}${s.dashed ? ` stroke-dasharray="6 3"` : ""}`

@@ -270,6 +270,20 @@ interface Clip {
 
 const fullClip = (canvas: Canvas): Clip => ({ x0: 0, y0: 0, x1: canvas.width, y1: canvas.height })
 
+// The clip rectangle narrowed to the bounding box of `points` grown by `reach`, so that a
+// short stroke does not allocate and scan a mask of the whole canvas.
+const boundedClip = (clip: Clip, points: ReadonlyArray<Plot.Point>, reach: number): Clip => {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity
+  for (const [x, y] of points) {
+    x0 = Math.min(x0, x)
+    y0 = Math.min(y0, y)
+    x1 = Math.max(x1, x)
+    y1 = Math.max(y1, y)
+  }
+  const bx0 = Math.max(clip.x0, Math.floor(x0 - reach)), by0 = Math.max(clip.y0, Math.floor(y0 - reach))
+  return { x0: bx0, y0: by0, x1: Math.max(bx0, Math.min(clip.x1, Math.ceil(x1 + reach) + 1)), y1: Math.max(by0, Math.min(clip.y1, Math.ceil(y1 + reach) + 1)) }
+}
+
 const blend = (canvas: Canvas, x: number, y: number, color: Rgb, alpha: number): void => {
   if (x < 0 || y < 0 || x >= canvas.width || y >= canvas.height || alpha <= 0) return
   const a = Math.min(1, alpha)
@@ -378,9 +392,9 @@ export const strokePolyline = (
   color: Rgb,
   options: { readonly width?: number; readonly alpha?: number; readonly dashed?: boolean; readonly dashScale?: number; readonly clip?: Clip } = {}
 ): void => {
-  const clip = options.clip ?? fullClip(canvas)
-  const mask = makeMask(clip)
+  if (points.length === 0) return
   const width = options.width ?? 1
+  const mask = makeMask(boundedClip(options.clip ?? fullClip(canvas), points, width / 2 + 1))
   const scale = options.dashScale ?? 1
   const pieces = options.dashed === true ? dashPieces(points, [6 * scale, 3 * scale]) : [points.slice()]
   for (const piece of pieces) {
@@ -399,10 +413,9 @@ const SUBSAMPLES = 4
  * @category drawing
  */
 export const fillPolygon = (canvas: Canvas, points: ReadonlyArray<Plot.Point>, color: Rgb, options: { readonly alpha?: number; readonly clip?: Clip } = {}): void => {
-  const clip = options.clip ?? fullClip(canvas)
-  const mask = makeMask(clip)
-  const { stride, cover } = mask
   if (points.length < 3) return
+  const mask = makeMask(boundedClip(options.clip ?? fullClip(canvas), points, 1))
+  const { clip, stride, cover } = mask
   const ys = points.map((p) => p[1])
   const ya = Math.max(clip.y0, Math.floor(Math.min(...ys))), yb = Math.min(clip.y1 - 1, Math.ceil(Math.max(...ys)))
   const crossings: Array<number> = []
@@ -507,11 +520,11 @@ export const renderCanvas = (plot: Plot.Layout, scale = 1): Canvas => {
   }
   for (const line of plot.hLines) {
     hairline(L, snap(line.y), R, snap(line.y), parseColor(line.color), true)
-    text(line.label, right - 4, line.y - 4, MUTED, "end")
+    text(line.label, right - 4, line.labelY, MUTED, "end")
   }
   for (const line of plot.vLines) {
     hairline(snap(line.x), T, snap(line.x), B, parseColor(line.color), true)
-    text(line.label, line.x + 4, top + 12, MUTED, "start")
+    text(line.label, line.x + 4, line.labelY, MUTED, "start")
   }
   for (const series of plot.series) {
     for (const line of series.lines) {
