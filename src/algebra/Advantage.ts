@@ -82,6 +82,7 @@ export interface Gae extends Estimator {
 export interface MonteCarlo extends Estimator {
   readonly _tag: "MonteCarlo"
   readonly gamma: number
+  readonly baseline: boolean
 }
 
 /**
@@ -190,25 +191,31 @@ export const gae = (params: { readonly gamma: number; readonly lambda: number })
  * G_t = r_t                        if term_t
  *     = r_t + γ V(s_{t+1})         if trunc_t, or t is the last step of the batch
  *     = r_t + γ G_{t+1}            otherwise
- * Â_t = G_t − V(s_t)
+ * Â_t = G_t − V(s_t)      (baseline, the default)
+ *     = G_t               (baseline: false)
  * ```
  *
- * (REINFORCE with a baseline; Williams 1992). It equals {@link gae} with λ = 1 when
- * `nextValues[t] = values[t+1]` inside episodes.
+ * (REINFORCE with and without a baseline; Williams 1992). With the baseline it equals
+ * {@link gae} with λ = 1 when `nextValues[t] = values[t+1]` inside episodes; without it the
+ * advantage is the discounted return itself (the GAE paper's "no value function" ablation),
+ * while the critic is still fitted to `G_t` and still bootstraps at truncations.
  *
  * **Gotchas**: bootstrapping at a truncation and at the batch end makes this "Monte-Carlo to
  * the horizon of the data", as SB3 and Spinning Up do; pure Monte-Carlo would need complete
  * episodes.
  *
  * @param gamma discount γ ∈ [0, 1]
+ * @param baseline subtract `V(s_t)` (default `true`)
  * @category constructors
  */
-export const monteCarlo = (params: { readonly gamma: number }): MonteCarlo => {
+export const monteCarlo = (params: { readonly gamma: number; readonly baseline?: boolean }): MonteCarlo => {
   const { gamma } = params
+  const baseline = params.baseline ?? true
   checkUnit("gamma", gamma)
   return {
     _tag: "MonteCarlo",
     gamma,
+    baseline,
     estimate: (trajectories) => {
       checkTrajectories(trajectories)
       const { numSteps, numEnvs, rewards, values, nextValues, terminations, truncations } = trajectories
@@ -222,7 +229,7 @@ export const monteCarlo = (params: { readonly gamma: number }): MonteCarlo => {
           else if (truncations[i] !== 0 || t === numSteps - 1) tail = nextValues[i]
           else tail = returns[i + numEnvs]
           returns[i] = rewards[i] + gamma * tail
-          advantages[i] = returns[i] - values[i]
+          advantages[i] = baseline ? returns[i] - values[i] : returns[i]
         }
       }
       return { advantages, returns }

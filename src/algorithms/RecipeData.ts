@@ -38,7 +38,7 @@ const Block = (schemas: ReadonlyArray<Schema.Top>) => Schema.Union(schemas as [S
 
 const estimatorSchemas = (): ReadonlyArray<Schema.Top> => [
   tagged("Gae", { gamma: N, lambda: N }),
-  tagged("MonteCarlo", { gamma: N }),
+  tagged("MonteCarlo", { gamma: N, baseline: Schema.optionalKey(Schema.Boolean) }),
   tagged("NStep", { gamma: N, n: I }),
   tagged("Normalized", { inner: Schema.suspend(() => AdvantageData), epsilon: N })
 ]
@@ -122,7 +122,7 @@ class BuildFailure {
 /** Builds a block from decoded data; a constructor's RangeError names the bad parameter. */
 const builders: Readonly<Record<string, (d: Fields, build: (d: Fields, path: string) => unknown, path: string) => unknown>> = {
   Gae: (d) => Advantage.gae({ gamma: num(d, "gamma"), lambda: num(d, "lambda") }),
-  MonteCarlo: (d) => Advantage.monteCarlo({ gamma: num(d, "gamma") }),
+  MonteCarlo: (d) => Advantage.monteCarlo({ gamma: num(d, "gamma"), ...(d.baseline === undefined ? {} : { baseline: d.baseline as boolean }) }),
   NStep: (d) => Advantage.nStep({ gamma: num(d, "gamma"), n: num(d, "n") }),
   Normalized: (d, build, path) => Advantage.normalized(build(d.inner as Fields, `${path}.inner`) as Advantage.Estimator, { epsilon: num(d, "epsilon") }),
   ImportanceSampled: () => Surrogate.importanceSampled(),
@@ -275,7 +275,7 @@ export const override = (recipe: Recipe.Recipe, path: string, text: string): Res
   }
   const parsed = parseValue(current, text)
   if (parsed === undefined) {
-    const expected = typeof current === "object" && current !== null && !Array.isArray(current) ? "a block as JSON, e.g. {\"_tag\": …}" : Array.isArray(current) ? "a comma-separated list of integers" : typeof current === "string" ? "a string" : "a number"
+    const expected = typeof current === "object" && current !== null && !Array.isArray(current) ? "a block as JSON, e.g. {\"_tag\": …}" : Array.isArray(current) ? "a comma-separated list of integers" : typeof current === "string" ? "a string" : typeof current === "boolean" ? "true or false" : "a number"
     return Result.fail(new RecipeError({ path, message: `invalid value "${text}" for ${path} (expected ${expected})` }))
   }
   parent[leaf] = parsed
@@ -300,6 +300,7 @@ const optionalKeyOf = (parent: Record<string, unknown>, key: string): boolean =>
 
 const parseValue = (current: unknown, text: string): unknown => {
   if (typeof current === "string") return text
+  if (typeof current === "boolean") return text === "true" ? true : text === "false" ? false : undefined
   if (Array.isArray(current)) {
     const values = text.split(",").map((s) => s.trim())
     return values.every((v) => /^-?\d+$/.test(v)) ? values.map(Number) : undefined

@@ -215,6 +215,15 @@ describe("Advantage", () => {
       expectClose(advantages, [2.3, 1, 7.53, 4.7])
     })
 
+    it("without a baseline the advantage is the return itself; the returns are unchanged", () => {
+      // Same G as above; Â = G (no V subtracted): the GAE paper's "no value function" variant.
+      const withBaseline = Advantage.monteCarlo({ gamma: 0.9 }).estimate(terminatedAt1)
+      const without = Advantage.monteCarlo({ gamma: 0.9, baseline: false }).estimate(terminatedAt1)
+      expectClose(without.advantages, [2.8, 2, 9.03, 6.7])
+      expect(without.returns).toEqual(withBaseline.returns)
+      expect(Advantage.monteCarlo({ gamma: 0.9 }).baseline).toBe(true)
+    })
+
     it("bootstraps from nextValues at a truncation; termination wins over truncation", () => {
       // G_1 = 2 + 0.9·10 = 11;  G_0 = 1 + 0.9·11 = 10.9;  Â = [10.4, 10, 7.53, 4.7]
       const estimator = Advantage.monteCarlo({ gamma: 0.9 })

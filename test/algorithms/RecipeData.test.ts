@@ -203,6 +203,16 @@ describe("RecipeData", () => {
       expect(recipe.advantage.estimate(trajectories)).not.toEqual(Trpo.recipe.advantage.estimate(trajectories))
     })
 
+    it("a boolean: advantage.inner.baseline=false after switching to Monte-Carlo; anything but true/false is refused", () => {
+      const mc = success(RecipeData.override(Trpo.recipe, "advantage.inner", `{"_tag":"MonteCarlo","gamma":0.99}`))
+      expect(json(mc).advantage.inner).toEqual({ _tag: "MonteCarlo", gamma: 0.99, baseline: true })
+      const raw = success(RecipeData.override(mc, "advantage.inner.baseline", "false"))
+      expect(json(raw).advantage.inner).toEqual({ _tag: "MonteCarlo", gamma: 0.99, baseline: false })
+      expect(raw.advantage.estimate(trajectories)).toEqual(Advantage.normalized(Advantage.monteCarlo({ gamma: 0.99, baseline: false })).estimate(trajectories))
+      const bad = RecipeData.override(mc, "advantage.inner.baseline", "no")
+      expect(Result.isFailure(bad) && bad.failure.message).toBe(`invalid value "no" for advantage.inner.baseline (expected true or false)`)
+    })
+
     it("a list: policyHiddenSizes=32,32 (and with spaces, or a single size)", () => {
       expect(json(success(RecipeData.override(Trpo.recipe, "policyHiddenSizes", "32,32"))).policyHiddenSizes).toEqual([32, 32])
       expect(json(success(RecipeData.override(Ppo.clip, "valueHiddenSizes", "16, 8"))).valueHiddenSizes).toEqual([16, 8])
