@@ -17,6 +17,7 @@ import * as Registry from "../envs/Registry.ts"
 import * as Ablation from "../runtime/Ablation.ts"
 import { AblationRpcs } from "../runtime/AblationRpc.ts"
 import * as Recorder from "../runtime/Recorder.ts"
+import * as RunPlot from "../runtime/RunPlot.ts"
 import * as RunStore from "../runtime/RunStore.ts"
 import * as Runs from "../runtime/Runs.ts"
 import * as TensorBackend from "../runtime/TensorBackend.ts"
@@ -251,11 +252,42 @@ export const ablate = Command.make(
 ).pipe(Command.withDescription("Run an ablation spec's variant × seed grid on worker threads; writes summary.md, summary.json and report.html"))
 
 /**
+ * `trustregion plot DIR... --out FILE`.
+ *
+ * @category commands
+ */
+export const plot = Command.make(
+  "plot",
+  {
+    dirs: Argument.String("dir").pipe(Argument.withDescription("Run directories and ablation directories (one line per run, one mean and band per variant)"), Argument.atLeast(1)),
+    out: Flag.String("out").pipe(Flag.withMetavar("FILE"), Flag.withDescription("Image to write: FILE.svg or FILE.png")),
+    metric: Flag.String("metric").pipe(withDefault("Metrics key on the y axis", "episodeReturnMean")),
+    title: Flag.String("title").pipe(Flag.withDescription("Plot title [default: none]"), Flag.optional)
+  },
+  ({ dirs, out, metric, title }) =>
+    userErrors(Effect.gen(function*() {
+      const format = RunPlot.formatOf(out)
+      if (Result.isFailure(format)) return yield* format.failure
+      const plotted = yield* RunPlot.series(dirs, metric)
+      const image = RunPlot.render(plotted, format.success, {
+        xLabel: "environment steps",
+        yLabel: metric,
+        ...(Option.isSome(title) ? { title: title.value } : {})
+      })
+      const fs = yield* FileSystem.FileSystem
+      // Written beside the target and renamed over it: an existing image is replaced whole or not at all.
+      const tmp = `${out}.${process.pid}.tmp`
+      yield* fs.writeFile(tmp, image).pipe(Effect.flatMap(() => fs.rename(tmp, out)), Effect.mapError((e) => new Runs.RunError({ message: `cannot write ${out}: ${e.message}` })))
+      yield* Console.log(`wrote ${out} (${plotted.length} curve${plotted.length === 1 ? "" : "s"} of ${metric})`)
+    }).pipe(Effect.provide(store)))
+).pipe(Command.withDescription("Learning curves of runs and ablations as an SVG or PNG image"))
+
+/**
  * The `trustregion` command.
  *
  * @category commands
  */
 export const command = Command.make("trustregion").pipe(
   Command.withDescription("Natural-gradient policy optimisation (NPG, TRPO, PPO-penalty, PPO-clip) on TensorFlow.js"),
-  Command.withSubcommands([train, replay, evaluate, ablate])
+  Command.withSubcommands([train, replay, evaluate, ablate, plot])
 )

@@ -22,12 +22,15 @@
  * @since 0.1.0
  */
 import { Clock, Console, Effect, Result, Schema } from "effect"
+import * as Key from "../algebra/Key.ts"
 import * as Algorithms from "../algorithms/Algorithms.ts"
 import * as Registry from "../envs/Registry.ts"
+import * as Report from "./Report.ts"
 import { RunStore, type StoreError } from "./RunStore.ts"
 import * as Runs from "./Runs.ts"
+import * as Summary from "./Summary.ts"
 
-const SetValue = Schema.Union([Schema.Number, Schema.String, Schema.Record(Schema.String, Schema.Unknown)])
+const SetValue = Schema.Union([Schema.Number, Schema.Boolean, Schema.String, Schema.Record(Schema.String, Schema.Unknown)])
 const Overrides = Schema.Record(Schema.String, SetValue)
 
 /**
@@ -46,7 +49,7 @@ export const Spec = Schema.Struct({
   backend: Schema.optionalKey(Schema.Literals(["wasm", "cpu", "node"])),
   checkpointEvery: Schema.optionalKey(Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0)))),
   set: Schema.optionalKey(Overrides),
-  variants: Schema.Array(Schema.Struct({ name: Schema.String.pipe(Schema.check(Schema.isMinLength(1))), set: Overrides })).pipe(
+  variants: Schema.Array(Schema.Struct({ name: Schema.String.pipe(Schema.check(Schema.isMinLength(1))), set: Schema.optionalKey(Overrides) })).pipe(
     Schema.check(
       Schema.makeFilter((variants: ReadonlyArray<{ readonly name: string }>) =>
         (variants.length > 0 && new Set(variants.map((v) => v.name)).size === variants.length) || "a non-empty list of variants with distinct names"
@@ -70,8 +73,14 @@ export interface Job {
   readonly config: Runs.Config
 }
 
+// Greek letters of hyperparameter names, spelled out in directory names (λ=0.9 → lambda=0.9).
+const greek: Readonly<Record<string, string>> = {
+  α: "alpha", β: "beta", γ: "gamma", δ: "delta", ε: "epsilon", η: "eta", θ: "theta", κ: "kappa", λ: "lambda", μ: "mu", π: "pi", ρ: "rho", σ: "sigma", τ: "tau"
+}
+
 const slug = (name: string) =>
   name
+    .replace(/[αβγδεηθκλμπρστ]/g, (ch) => greek[ch]!)
     .normalize("NFKD")
     .replace(/[^\w.=-]+/g, "-")
     .replace(/^-+|-+$/g, "")
@@ -93,20 +102,34 @@ export const decodeSpec = (text: string, file: string): Result.Result<Spec, Runs
   } catch (cause) {
     return Result.fail(new Runs.RunError({ message: `${file} is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}` }))
   }
-  const decoded = Schema.decodeUnknownResult(Spec)(parsed, { errors: "first" })
+  const decoded = Schema.decodeUnknownResult(Spec)(parsed, { errors: "first", onExcessProperty: "error" })
   if (Result.isFailure(decoded)) {
     const text = decoded.failure.message
     const at = /at (\[.*\])\s*$/.exec(text)
     const path = at === null ? "" : [...at[1]!.matchAll(/\[("([^"]*)"|(\d+))\]/g)].map((m) => (m[3] !== undefined ? `[${m[3]}]` : `.${m[2]}`)).join("").replace(/^\./, "")
-    return Result.fail(new Runs.RunError({ message: `${file}: ${path === "" ? "" : `${path}: `}${text.replace(/\s*at \[.*\]\s*$/, "").replace(/\s*\n\s*/g, " ")}` }))
+    const problem = /excess property/.test(text)
+      ? `unknown field; allowed: ${(/^variants\[\d+\]\./.test(path) ? ["name", "set"] : Object.keys(Spec.fields)).join(", ")}`
+      : text.replace(/\s*at \[.*\]\s*$/, "").replace(/\s*\n\s*/g, " ")
+    return Result.fail(new Runs.RunError({ message: `${file}: ${path === "" ? "" : `${path}: `}${problem}` }))
   }
   const spec = decoded.success
+  const slugs = new Map<string, number>()
   for (const [index, variant] of spec.variants.entries()) {
-    const config = configOf(spec, variant.set, spec.seeds[0]!)
+    const other = slugs.get(slug(variant.name))
+    if (other !== undefined) {
+      return Result.fail(new Runs.RunError({
+        message: `${file}: variants[${index}].name: "${variant.name}" and "${spec.variants[other]!.name}" share the run directory runs/${slug(variant.name)}; rename one`
+      }))
+    }
+    slugs.set(slug(variant.name), index)
+  }
+  for (const [index, variant] of spec.variants.entries()) {
+    const config = configOf(spec, variant.set ?? {}, spec.seeds[0]!)
     const run = Runs.runOf(config)
     if (Result.isFailure(run)) {
-      const key = /for ([\w.]+)/.exec(run.failure.message)?.[1]
-      const where = key !== undefined && key in variant.set ? `variants[${index}].set["${key}"]` : key !== undefined && spec.set !== undefined && key in spec.set ? `set["${key}"]` : `variants[${index}]`
+      const named = /key "([\w.]+)"|for ([\w.]+)/.exec(run.failure.message)
+      const key = named?.[1] ?? named?.[2]
+      const where = key !== undefined && variant.set !== undefined && key in variant.set ? `variants[${index}].set["${key}"]` : key !== undefined && spec.set !== undefined && key in spec.set ? `set["${key}"]` : `variants[${index}]`
       return Result.fail(new Runs.RunError({ message: `${file}: ${where} (variant "${variant.name}"): ${run.failure.message.replace(/^--set /, "")}` }))
     }
   }
@@ -130,8 +153,11 @@ const configOf = (spec: Spec, overrides: Readonly<Record<string, unknown>>, seed
  */
 export const jobs = (spec: Spec, dir: string): ReadonlyArray<Job> =>
   spec.variants.flatMap((variant) =>
-    spec.seeds.map((seed) => ({ variant: variant.name, seed, dir: `${dir}/runs/${slug(variant.name)}/seed-${seed}`, config: configOf(spec, variant.set, seed) }))
+    spec.seeds.map((seed) => ({ variant: variant.name, seed, dir: `${dir}/${runPath(variant.name, seed)}`, config: configOf(spec, variant.set ?? {}, seed) }))
   )
+
+/** A run's directory inside the ablation's DIR. */
+const runPath = (variant: string, seed: number) => `runs/${slug(variant)}/seed-${seed}`
 
 /**
  * Prepares DIR for the spec: a new DIR gets `spec.json`; a DIR holding the same spec is resumed;
@@ -198,16 +224,64 @@ export const execute = <E, R>(
   })
 
 /**
- * Reads every run of the grid and writes DIR/summary.json, DIR/summary.md and DIR/report.html.
- * Returns the files written.
+ * The key of an ablation's bootstrap intervals: fixed, so that a report is a function of the
+ * runs' metrics (rewriting it gives the same intervals).
+ */
+const reportKey = Key.foldIn(Key.make(0), 0x7265706f)
+
+/**
+ * A variant's runs as read from DIR: every metrics line with all its keys.
+ *
+ * @category models
+ */
+export interface VariantRecords extends Report.VariantRuns {
+  readonly changes: ReadonlyArray<string>
+  readonly runs: ReadonlyArray<{ readonly seed: number; readonly dir: string; readonly lines: ReadonlyArray<Summary.MetricsLine & Readonly<Record<string, unknown>>> }>
+}
+
+/**
+ * The runs of every variant, read from DIR (a run's torn last line is skipped).
+ *
+ * @category programs
+ */
+export const variantRuns = (dir: string, spec: Spec): Effect.Effect<ReadonlyArray<VariantRecords>, StoreError, RunStore> =>
+  Effect.gen(function*() {
+    const store = yield* RunStore
+    return yield* Effect.forEach(spec.variants, (variant) =>
+      Effect.gen(function*() {
+        const runs = yield* Effect.forEach(spec.seeds, (seed) =>
+          Effect.map(store.read(dir, `${runPath(variant.name, seed)}/metrics.jsonl`), (text) => ({
+            seed,
+            lines: Summary.parseMetrics(text ?? ""),
+            dir: runPath(variant.name, seed)
+          })))
+        return { name: variant.name, changes: Object.entries(variant.set ?? {}).map(([k, v]) => `${k}=${overrideText(v)}`), runs }
+      }))
+  })
+
+const describeSpec = (spec: Spec): string => {
+  const common = Object.entries(spec.set ?? {}).map(([k, v]) => `${k}=${overrideText(v)}`)
+  return `${spec.algo} on ${spec.env}, ${spec.steps} environment steps per run, seeds ${spec.seeds.join(", ")}` +
+    `${common.length === 0 ? "" : `; every variant with ${common.join(", ")}`}; backend ${spec.backend ?? "wasm"}. ` +
+    `Each run is a run directory under runs/ that trustregion replay reproduces.`
+}
+
+/**
+ * Reads every run of the grid and writes DIR/summary.json, DIR/summary.md and DIR/report.html
+ * (final return and area under the learning curve per variant, mean and 95 % bootstrap
+ * interval over seeds, wall time; learning curves with confidence bands). Returns the files
+ * written.
  *
  * @category programs
  */
 export const report = (dir: string, spec: Spec): Effect.Effect<ReadonlyArray<string>, StoreError, RunStore> =>
   Effect.gen(function*() {
     const store = yield* RunStore
-    const grid = jobs(spec, dir)
-    const runs = yield* Effect.forEach(grid, (job) => Effect.map(Runs.readMetrics(job.dir), (lines) => ({ job, lines })))
-    yield* store.write(dir, "summary.json", `${JSON.stringify(runs.map(({ job, lines }) => ({ variant: job.variant, seed: job.seed, final: lines.at(-1)?.episodeReturnMean ?? null })), null, 2)}\n`)
-    return [`${dir}/summary.json`]
+    const variants = yield* variantRuns(dir, spec)
+    const summary = Report.make({ title: spec.name ?? `${spec.algo} on ${spec.env}`, description: describeSpec(spec), totalSteps: spec.steps, variants }, reportKey)
+    const curves = Report.variantCurves(variants, reportKey)
+    yield* store.write(dir, "summary.json", Report.summaryJson(summary))
+    yield* store.write(dir, "summary.md", Report.summaryMarkdown(summary))
+    yield* store.write(dir, "report.html", Report.reportHtml(summary, curves))
+    return ["summary.json", "summary.md", "report.html"].map((name) => `${dir}/${name}`)
   })

@@ -208,7 +208,28 @@ const GLYPHS: Readonly<Record<string, string>> = {
   "{": "...#. ..#.. ..#.. .#... ..#.. ..#.. ...#.",
   "|": "..#.. ..#.. ..#.. ..#.. ..#.. ..#.. ..#..",
   "}": ".#... ..#.. ..#.. ...#. ..#.. ..#.. .#...",
-  "~": "..... ..... .#... #.#.# ...#. ..... ....."
+  "~": "..... ..... .#... #.#.# ...#. ..... .....",
+  // The Greek letters and symbols of RL hyperparameter names (λ, γ, δ, ε, β, …).
+  "α": "..... ..... .##.# #..#. #..#. #..#. .##.#",
+  "β": ".##.. #..#. #..#. ###.. #..#. #..#. ###.. #.... #....",
+  "γ": "..... ..... #...# .#.#. .#.#. ..#.. ..#.. ..#.. ..#..",
+  "δ": ".###. .#... ..#.. .###. #...# #...# .###.",
+  "ε": "..... ..... .###. #.... .##.. #.... .###.",
+  "θ": ".###. #...# #...# ##### #...# #...# .###.",
+  "κ": "..... ..... #..#. #.#.. ##... #.#.. #..#.",
+  "λ": "#.... .#... .#... ..#.. .#.#. #...# #...#",
+  "μ": "..... ..... #...# #...# #...# ##..# #.##. #.... #....",
+  "π": "..... ..... ##### .#.#. .#.#. .#.#. .#..#",
+  "σ": "..... ..... .#### #..#. #...# #...# .###.",
+  "τ": "..... ..... ##### ..#.. ..#.. ..#.# ...#.",
+  "ρ": "..... ..... .###. #...# #...# #...# ####. #.... #....",
+  "·": "..... ..... ..... ..##. ..##. ..... .....",
+  "±": "..#.. ..#.. ##### ..#.. ..#.. ..... #####",
+  "×": "..... #...# .#.#. ..#.. .#.#. #...# .....",
+  "–": "..... ..... ..... ##### ..... ..... .....",
+  "—": "..... ..... ..... ##### ..... ..... .....",
+  "≤": "...#. ..#.. .#... ..#.. ...#. ..... #####",
+  "≥": ".#... ..#.. ...#. ..#.. .#... ..... #####"
 }
 
 /** Cell geometry of the font, in font pixels: 5 wide with 1 of spacing; 7 above the baseline, 2 below. */
@@ -225,7 +246,8 @@ const CELLS: ReadonlyMap<string, ReadonlyArray<readonly [number, number]>> = new
 )
 
 /**
- * Whether the built-in font has a glyph for `ch` (printable ASCII); others are drawn as `?`.
+ * Whether the built-in font has a glyph for `ch` (printable ASCII, the Greek letters of RL
+ * hyperparameters and a few symbols); others are drawn as `?`.
  *
  * @category font
  */
@@ -563,8 +585,8 @@ export const renderCanvas = (plot: Plot.Layout, scale = 1): Canvas => {
 
 /**
  * A line plot as PNG bytes: the same series and options as `Plot.linePlot`, drawn by
- * {@link renderCanvas} and encoded by {@link encodeRgb}. Characters outside printable ASCII
- * are drawn as `?` (e.g. `δ`, `π`, `—`).
+ * {@link renderCanvas} and encoded by {@link encodeRgb}. Characters the font lacks
+ * ({@link hasGlyph}: e.g. CJK, most symbols) are drawn as `?`.
  *
  * @category rendering
  */

@@ -140,10 +140,11 @@ describe("Png", () => {
 
     it("draws characters outside the font as '?'", () => {
       const a = Png.makeCanvas(20, 12), b = Png.makeCanvas(20, 12)
-      Png.drawText(a, "δ", 2, 9, [0, 0, 0])
+      Png.drawText(a, "ж", 2, 9, [0, 0, 0])
       Png.drawText(b, "?", 2, 9, [0, 0, 0])
       expect(a.rgb).toEqual(b.rgb)
-      expect(Png.hasGlyph("δ")).toBe(false)
+      expect(Png.hasGlyph("ж")).toBe(false)
+      expect(Png.hasGlyph("λ")).toBe(true)
       for (const ch of "09AZaz.,-+:()/=%_ ") expect(Png.hasGlyph(ch)).toBe(true)
     })
 
