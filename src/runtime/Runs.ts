@@ -206,15 +206,22 @@ export const decodeCheckpoint = (run: Train.Run, text: string, name: string): Re
 
 /**
  * The newest checkpoint that decodes, falling back past corrupt ones (each reported on the
- * console); `undefined` when none does.
+ * console); `undefined` when none does. With `upTo`, checkpoints of later iterations are
+ * passed over too (resume uses the last metrics line: a checkpoint the metrics do not reach
+ * could only come from a damaged or edited directory).
  *
  * @category functions
  */
-export const latestCheckpoint = (dir: string, run: Train.Run): Effect.Effect<Train.TrainingState | undefined, StoreError, RunStore> =>
+export const latestCheckpoint = (dir: string, run: Train.Run, upTo: number = Infinity): Effect.Effect<Train.TrainingState | undefined, StoreError, RunStore> =>
   Effect.gen(function*() {
     const store = yield* RunStore
     const names = (yield* store.list(dir, CHECKPOINTS)).filter((n) => /^it-\d{6}\.json$/.test(n)).reverse()
     for (const name of names) {
+      const iteration = Number(name.slice(3, 9))
+      if (iteration > upTo) {
+        yield* Console.error(`trustregion: skipping checkpoint ${dir}/${CHECKPOINTS}/${name}: metrics.jsonl ends at iteration ${upTo}`)
+        continue
+      }
       const text = (yield* store.read(dir, `${CHECKPOINTS}/${name}`)) ?? ""
       const state = decodeCheckpoint(run, text, `${dir}/${CHECKPOINTS}/${name}`)
       if (Result.isSuccess(state)) return state.success
@@ -223,10 +230,10 @@ export const latestCheckpoint = (dir: string, run: Train.Run): Effect.Effect<Tra
     return undefined
   })
 
-const writeCheckpoint = (dir: string, state: Train.TrainingState) =>
+const writeCheckpoint = (dir: string, state: Train.TrainingState, text: string = encodeCheckpoint(state)) =>
   Effect.gen(function*() {
     const store = yield* RunStore
-    yield* store.write(dir, checkpointName(state.iteration), encodeCheckpoint(state))
+    yield* store.write(dir, checkpointName(state.iteration), text)
     const names = (yield* store.list(dir, CHECKPOINTS)).filter((n) => /^it-\d{6}\.json$/.test(n))
     for (const old of names.slice(0, Math.max(0, names.length - KEEP_CHECKPOINTS))) yield* store.remove(dir, `${CHECKPOINTS}/${old}`)
   })
@@ -252,18 +259,22 @@ export const policyJson = (state: Train.TrainingState) => ({
 const drive = (dir: string, config: Config, run: Train.Run, from: Train.TrainingState | undefined, wallOffset: number) =>
   Effect.gen(function*() {
     const store = yield* RunStore
-    const latest = yield* Ref.make<{ state: Train.TrainingState | undefined; saved: boolean }>({ state: from, saved: true })
+    // `text`: the state's checkpoint, encoded when its iteration finished. The environments in
+    // a state advance as soon as the next iteration is pulled, so a checkpoint written on
+    // interrupt (during that next iteration) must not encode the state anew.
+    const latest = yield* Ref.make<{ state: Train.TrainingState | undefined; saved: boolean; text?: string }>({ state: from, saved: true })
     const saveLatest = Effect.gen(function*() {
-      const { state, saved } = yield* Ref.get(latest)
-      if (state !== undefined && !saved) yield* writeCheckpoint(dir, state)
+      const { state, saved, text } = yield* Ref.get(latest)
+      if (state !== undefined && !saved) yield* writeCheckpoint(dir, state, text)
     })
     yield* Train.iterations(run, { ...(from === undefined ? {} : { from }), wallOffset }).pipe(
       Stream.runForEach((iteration) =>
         Effect.gen(function*() {
           yield* store.append(dir, METRICS, Recorder.jsonLine(iteration.report))
           const due = iteration.state.iteration % config.checkpointEvery === 0
-          if (due) yield* writeCheckpoint(dir, iteration.state)
-          yield* Ref.set(latest, { state: iteration.state, saved: due })
+          const text = encodeCheckpoint(iteration.state)
+          if (due) yield* writeCheckpoint(dir, iteration.state, text)
+          yield* Ref.set(latest, { state: iteration.state, saved: due, text })
           yield* Recorder.record(iteration.report)
         })
       ),
@@ -328,8 +339,11 @@ export const resume = (dir: string) =>
     if (yield* store.exists(dir, COMPLETE)) return { resumedFrom: undefined, alreadyComplete: true } as const
     const run = runOf(manifest.config)
     if (Result.isFailure(run)) return yield* run.failure
-    const state = yield* latestCheckpoint(dir, run.success)
-    const kept = (yield* readMetrics(dir)).filter((line) => state !== undefined && line.iteration <= state.iteration)
+    const lines = yield* readMetrics(dir)
+    // Lines 1, 2, …, n in order: a checkpoint past n has no metrics to continue from.
+    const contiguous = lines.findIndex((line, i) => line.iteration !== i + 1)
+    const state = yield* latestCheckpoint(dir, run.success, contiguous === -1 ? lines.length : contiguous)
+    const kept = lines.filter((line) => state !== undefined && line.iteration <= state.iteration)
     yield* store.write(dir, METRICS, kept.map((line) => `${JSON.stringify(line)}\n`).join(""))
     yield* drive(dir, manifest.config, run.success, state, (kept.at(-1)?.wallSeconds as number | undefined) ?? 0)
     return { resumedFrom: state?.iteration, alreadyComplete: false } as const
@@ -385,8 +399,9 @@ export const replay = (dir: string) =>
     let difference: ReplayResult | undefined
     yield* Train.reports(run.success).pipe(
       Stream.take(recorded.length),
-      Stream.takeUntil(() => difference !== undefined),
-      Stream.runForEach((report) =>
+      // Stops pulling at the first difference (takeUntil would let the next iteration through
+      // and report its difference instead).
+      Stream.runForEachWhile((report) =>
         Effect.sync(() => {
           const replayed = JSON.parse(Recorder.jsonLine(report)) as Record<string, unknown>
           const expected = recorded[index++]!
@@ -394,9 +409,10 @@ export const replay = (dir: string) =>
             if (key === "wallSeconds") continue
             if (JSON.stringify(expected[key]) !== JSON.stringify(replayed[key])) {
               difference = { _tag: "Different", iteration: expected.iteration, key, recorded: expected[key], replayed: replayed[key] }
-              return
+              return false
             }
           }
+          return true
         })
       )
     )

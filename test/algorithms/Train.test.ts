@@ -69,7 +69,7 @@ layer(TensorBackend.layerWasm)("Train", (it) => {
       Effect.gen(function*() {
         const monteCarlo = Recipe.replace(recipe, "advantage", Advantage.normalized(Advantage.monteCarlo({ gamma: 0.99 })))
         const base = Recipe.describe(recipe), variant = Recipe.describe(monteCarlo)
-        expect(variant.advantage).toEqual({ _tag: "Normalized", epsilon: 1e-8, inner: { _tag: "MonteCarlo", gamma: 0.99 } })
+        expect(variant.advantage).toEqual({ _tag: "Normalized", epsilon: 1e-8, inner: { _tag: "MonteCarlo", gamma: 0.99, baseline: true } })
         expect({ ...variant, advantage: null }).toEqual({ ...base, advantage: null })
         const a = yield* collect(run({ totalSteps: 512 }))
         const b = yield* collect(run({ recipe: monteCarlo, totalSteps: 512 }))
