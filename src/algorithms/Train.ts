@@ -19,6 +19,7 @@ import * as Key from "../algebra/Key.ts"
 import * as Mlp from "../algebra/Mlp.ts"
 import * as Policy from "../algebra/Policy.ts"
 import * as Env from "../envs/Env.ts"
+import type * as VectorEnv from "../envs/VectorEnv.ts"
 import { TensorBackend } from "../runtime/TensorBackend.ts"
 import * as Critic from "./Critic.ts"
 import * as FirstOrder from "./FirstOrder.ts"
@@ -406,10 +407,12 @@ export const iterations = (
  * A training state as JSON: everything the next iteration depends on (parameters, Adam's
  * moments, β, the environments and their wrappers' statistics, the episode window). The key is
  * not stored: iteration i's key is `foldIn(iterationsKey, i)` of the run's seed.
+ * `environments` defaults to the environments' snapshot now; pass one taken earlier when they
+ * have moved on since the state's iteration finished.
  *
  * @category conversions
  */
-export const stateToJson = (state: TrainingState) => ({
+export const stateToJson = (state: TrainingState, environments: VectorEnv.Snapshot = state.rollout.venv.snapshot()) => ({
   iteration: state.iteration,
   steps: state.steps,
   episodes: state.episodes,
@@ -417,7 +420,7 @@ export const stateToJson = (state: TrainingState) => ({
   valueParams: Array.from(state.valueParams),
   optimizer: { m: Array.from(state.optimizer.m), v: Array.from(state.optimizer.v), t: state.optimizer.t },
   beta: state.beta,
-  environments: state.rollout.venv.snapshot(),
+  environments,
   recentReturns: [...state.recentReturns],
   recentLengths: [...state.recentLengths]
 })

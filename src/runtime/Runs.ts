@@ -177,8 +177,8 @@ const checkpointName = (iteration: number) => `${CHECKPOINTS}/it-${String(iterat
  *
  * @category conversions
  */
-export const encodeCheckpoint = (state: Train.TrainingState): string => {
-  const body = JSON.stringify(Train.stateToJson(state))
+export const encodeCheckpoint = (state: Train.TrainingState, environments?: Train.StateJson["environments"]): string => {
+  const body = JSON.stringify(Train.stateToJson(state, environments))
   return `{"format":${JSON.stringify(checkpointFormat)},"keyFormat":${JSON.stringify(Key.format)},"iteration":${state.iteration},"sha256":"${sha256(body)}","state":${body}}\n`
 }
 
@@ -259,22 +259,22 @@ export const policyJson = (state: Train.TrainingState) => ({
 const drive = (dir: string, config: Config, run: Train.Run, from: Train.TrainingState | undefined, wallOffset: number) =>
   Effect.gen(function*() {
     const store = yield* RunStore
-    // `text`: the state's checkpoint, encoded when its iteration finished. The environments in
-    // a state advance as soon as the next iteration is pulled, so a checkpoint written on
-    // interrupt (during that next iteration) must not encode the state anew.
-    const latest = yield* Ref.make<{ state: Train.TrainingState | undefined; saved: boolean; text?: string }>({ state: from, saved: true })
+    // The environments are the one mutable part of a state: they advance as soon as the next
+    // iteration is pulled. A checkpoint written on interrupt (during that next iteration) uses
+    // their snapshot taken when the state's iteration finished (`environments`, JSON text; some
+    // 10 µs, where encoding the whole checkpoint every iteration would cost some 5 ms).
+    const latest = yield* Ref.make<{ state: Train.TrainingState | undefined; saved: boolean; environments?: string }>({ state: from, saved: true })
     const saveLatest = Effect.gen(function*() {
-      const { state, saved, text } = yield* Ref.get(latest)
-      if (state !== undefined && !saved) yield* writeCheckpoint(dir, state, text)
+      const { state, saved, environments } = yield* Ref.get(latest)
+      if (state !== undefined && !saved) yield* writeCheckpoint(dir, state, encodeCheckpoint(state, environments === undefined ? undefined : JSON.parse(environments)))
     })
     yield* Train.iterations(run, { ...(from === undefined ? {} : { from }), wallOffset }).pipe(
       Stream.runForEach((iteration) =>
         Effect.gen(function*() {
           yield* store.append(dir, METRICS, Recorder.jsonLine(iteration.report))
           const due = iteration.state.iteration % config.checkpointEvery === 0
-          const text = encodeCheckpoint(iteration.state)
-          if (due) yield* writeCheckpoint(dir, iteration.state, text)
-          yield* Ref.set(latest, { state: iteration.state, saved: due, text })
+          if (due) yield* writeCheckpoint(dir, iteration.state)
+          yield* Ref.set(latest, { state: iteration.state, saved: due, environments: JSON.stringify(iteration.state.rollout.venv.snapshot()) })
           yield* Recorder.record(iteration.report)
         })
       ),
