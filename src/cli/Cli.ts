@@ -210,13 +210,27 @@ export const evaluate = Command.make(
 ).pipe(Command.withDescription("Mean ± std return of a run's saved policy, with its saved observation statistics"))
 
 /**
+ * The young generation of each worker's heap, in MB: V8's default lets it grow to 64 MB, which
+ * a training loop's short-lived arrays fill between collections — resident memory then rises by
+ * ~150 MB per thread for no gain in speed (docs/performance.md, "Memory"). The executable sets
+ * the same bound for the main thread (`--max-semi-space-size=8` in bin/trustregion.js).
+ *
+ * @category constants
+ */
+export const workerYoungGenerationMb = 24
+
+/**
  * The worker pool of `ablate`: `size` threads, one run at a time each.
  *
  * @category layers
  */
 export const workerPool = (size: number) =>
   RpcClient.layerProtocolWorker({ size, concurrency: 1 }).pipe(
-    Layer.provide(NodeWorker.layer(() => new Worker(new URL("../runtime/AblationWorker.ts", import.meta.url))))
+    Layer.provide(NodeWorker.layer(() =>
+      new Worker(new URL("../runtime/AblationWorker.ts", import.meta.url), {
+        resourceLimits: { maxYoungGenerationSizeMb: workerYoungGenerationMb }
+      })
+    ))
   )
 
 /**
