@@ -31,20 +31,21 @@ const withoutWall = (text: string) => text.trim().split("\n").map((line) => ({ .
 const deterministicPart = (summary: Report.AblationSummary) =>
   summary.variants.map((v) => ({ ...v, wallSeconds: null, runs: v.runs.map((r) => ({ ...r, wallSeconds: null })) }))
 
-const writeSpec = (file: string, value: unknown) =>
+// A scoped temporary directory holding `spec.json` (the value as JSON, or a string as it is).
+const specDirectory = (value: unknown) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    yield* fs.writeFileString(file, JSON.stringify(value))
+    const path = yield* Path.Path
+    const dir = yield* fs.makeTempDirectoryScoped()
+    const file = path.join(dir, "spec.json")
+    yield* fs.writeFileString(file, typeof value === "string" ? value : JSON.stringify(value))
+    return { fs, path, dir, file }
   })
 
 describe("ablate", () => {
   it.effect("1 and 2 workers give identical runs and summaries; a rerun skips the complete runs; an interrupted run is resumed", () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
-      const dir = yield* fs.makeTempDirectoryScoped()
-      const file = path.join(dir, "spec.json")
-      yield* writeSpec(file, spec)
+      const { fs, path, dir, file } = yield* specDirectory(spec)
       const one = path.join(dir, "one"), two = path.join(dir, "two")
       yield* run("ablate", file, "--out", one, "--workers", "1")
       yield* run("ablate", file, "--out", two, "--workers", "2")
@@ -144,12 +145,7 @@ describe("ablate", () => {
   for (const [what, value, message] of bad) {
     it.effect(`a spec with ${what} is rejected with one line naming the field; nothing is written`, () =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
-        const dir = yield* fs.makeTempDirectoryScoped()
-        const file = path.join(dir, "spec.json")
-        if (typeof value === "string") yield* fs.writeFileString(file, value)
-        else yield* writeSpec(file, value)
+        const { fs, path, dir, file } = yield* specDirectory(value)
         const out = path.join(dir, "out")
         const error = yield* Effect.flip(run("ablate", file, "--out", out))
         expect(error._tag).toBe("UserError")
@@ -163,11 +159,7 @@ describe("ablate", () => {
 
   it.effect("a directory holding another ablation or other files is refused and left untouched", () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
-      const dir = yield* fs.makeTempDirectoryScoped()
-      const file = path.join(dir, "spec.json")
-      yield* writeSpec(file, spec)
+      const { fs, path, dir, file } = yield* specDirectory(spec)
       const other = path.join(dir, "other")
       yield* fs.makeDirectory(other)
       yield* fs.writeFileString(path.join(other, "spec.json"), "{\"name\": \"another ablation\"}\n")
