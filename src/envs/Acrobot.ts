@@ -157,44 +157,17 @@ export const dsdt = (augmented: ArrayLike<number>): Float64Array => {
 
 /**
  * Constructor options, Gymnasium's `reset(options={"low", "high"})`: the bounds of the
- * uniform initial state (default −0.1, 0.1). (A type alias rather than an interface, so that
- * it is assignable to `Registry.EnvOptions`.)
+ * uniform initial state (default −0.1, 0.1).
  *
  * @category models
  */
-export type Options = {
-  readonly low?: number | undefined
-  readonly high?: number | undefined
-}
+export type Options = Env.UniformResetOptions
 
-const parseOptions = (options: Options | undefined): { readonly low: number; readonly high: number } => {
-  const given = options ?? {}
-  for (const name of Object.keys(given)) {
-    if (name !== "low" && name !== "high") throw new RangeError(`${id}: unknown option "${name}" (expected low, high)`)
-  }
-  const low = given.low ?? -0.1
-  const high = given.high ?? 0.1
-  if (typeof low !== "number" || typeof high !== "number" || !Number.isFinite(low) || !Number.isFinite(high)) {
-    throw new RangeError(`${id}: reset bounds must be finite numbers, got low ${String(low)}, high ${String(high)}`)
-  }
-  if (low > high) throw new RangeError(`${id}: lower bound (${low}) must not exceed higher bound (${high})`)
-  return { low, high }
-}
+const stateError = (message: string): Env.InvalidStateError => Env.stateError(id, message)
 
-const stateError = (message: string): Env.InvalidStateError =>
-  new Env.InvalidStateError({ env: id, message: `${id}: ${message}` })
+/** The components of a state, as the errors name them. */
+const components = ["theta1", "theta2", "dtheta1", "dtheta2"]
 
-const checkPhysical = (state: ReadonlyArray<number>, what: string): void => {
-  if (state.length !== 4) {
-    throw stateError(`${what} must have 4 components [theta1, theta2, dtheta1, dtheta2], got ${state.length}`)
-  }
-  for (let i = 0; i < 4; i++) {
-    const v = state[i]
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw stateError(`${what} must be 4 finite numbers [theta1, theta2, dtheta1, dtheta2], got [${state.join(", ")}]`)
-    }
-  }
-}
 
 /**
  * A fresh Acrobot-v1, without a time limit (`maxEpisodeSteps: undefined`).
@@ -228,7 +201,7 @@ const checkPhysical = (state: ReadonlyArray<number>, what: string): void => {
  * @category constructors
  */
 export const make = (options?: Options): Env.Env => {
-  const bounds = parseOptions(options)
+  const bounds = Env.uniformResetBounds(id, options, { low: -0.1, high: 0.1 })
   let theta1 = 0
   let theta2 = 0
   let dtheta1 = 0
@@ -275,7 +248,7 @@ export const make = (options?: Options): Env.Env => {
           Math.fround(bounds.low + span * u[3]!)
         )
       } else {
-        checkPhysical(from.state, "initial state")
+        Env.checkState(id, from.state, components, "initial state")
         start(from.state[0]!, from.state[1]!, from.state[2]!, from.state[3]!)
       }
       return observe()
@@ -321,12 +294,9 @@ export const make = (options?: Options): Env.Env => {
     },
 
     restore(snapshot: Env.Snapshot): void {
-      if (snapshot.id !== id) throw stateError(`cannot restore a snapshot of "${snapshot.id}"`)
-      checkPhysical(snapshot.state, "snapshot state")
-      const steps = snapshot.elapsedSteps
-      if (!Number.isSafeInteger(steps) || steps < 0) {
-        throw stateError(`snapshot elapsedSteps must be a non-negative integer, got ${steps}`)
-      }
+      Env.checkSnapshotId(id, snapshot)
+      Env.checkState(id, snapshot.state, components, "snapshot state")
+      const steps = Env.elapsedStepsOf(id, snapshot)
       start(snapshot.state[0]!, snapshot.state[1]!, snapshot.state[2]!, snapshot.state[3]!)
       elapsedSteps = steps
     }

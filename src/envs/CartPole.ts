@@ -63,41 +63,17 @@ export const observationSpace: Space.Box = (() => {
 /**
  * Constructor options, Gymnasium's `reset(options={"low", "high"})`: the bounds of the
  * uniform initial state (default −0.05, 0.05). Custom bounds may start outside the
- * termination thresholds, as in Gymnasium. (A type alias rather than an interface, so that
- * it is assignable to `Registry.EnvOptions`.)
+ * termination thresholds, as in Gymnasium.
  *
  * @category models
  */
-export type Options = {
-  readonly low?: number | undefined
-  readonly high?: number | undefined
-}
+export type Options = Env.UniformResetOptions
 
-const parseOptions = (options: Options | undefined): { readonly low: number; readonly high: number } => {
-  const given = options ?? {}
-  for (const name of Object.keys(given)) {
-    if (name !== "low" && name !== "high") throw new RangeError(`${id}: unknown option "${name}" (expected low, high)`)
-  }
-  const low = given.low ?? -0.05
-  const high = given.high ?? 0.05
-  if (typeof low !== "number" || typeof high !== "number" || !Number.isFinite(low) || !Number.isFinite(high)) {
-    throw new RangeError(`${id}: reset bounds must be finite numbers, got low ${String(low)}, high ${String(high)}`)
-  }
-  if (low > high) throw new RangeError(`${id}: lower bound (${low}) must not exceed higher bound (${high})`)
-  return { low, high }
-}
+const stateError = (message: string): Env.InvalidStateError => Env.stateError(id, message)
 
-const stateError = (message: string): Env.InvalidStateError =>
-  new Env.InvalidStateError({ env: id, message: `${id}: ${message}` })
+/** The components of a state, as the errors name them. */
+const components = ["x", "x_dot", "theta", "theta_dot"]
 
-const checkPhysical = (state: ReadonlyArray<number>, what: string): void => {
-  for (let i = 0; i < 4; i++) {
-    const v = state[i]
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw stateError(`${what} must be 4 finite numbers [x, x_dot, theta, theta_dot], got [${state.join(", ")}]`)
-    }
-  }
-}
 
 /**
  * A fresh CartPole-v1, without a time limit (`maxEpisodeSteps: undefined`).
@@ -126,7 +102,7 @@ const checkPhysical = (state: ReadonlyArray<number>, what: string): void => {
  * @category constructors
  */
 export const make = (options?: Options): Env.Env => {
-  const bounds = parseOptions(options)
+  const bounds = Env.uniformResetBounds(id, options, { low: -0.05, high: 0.05 })
   let x = 0
   let xDot = 0
   let theta = 0
@@ -169,7 +145,7 @@ export const make = (options?: Options): Env.Env => {
       } else {
         const state = from.state
         if (state.length !== 4) throw stateError(`initial state must have 4 components, got ${state.length}`)
-        checkPhysical(state, "initial state")
+        Env.checkFinite(id, state, components, "initial state")
         start(state[0]!, state[1]!, state[2]!, state[3]!)
       }
       return observe()
@@ -206,18 +182,15 @@ export const make = (options?: Options): Env.Env => {
     },
 
     restore(snapshot: Env.Snapshot): void {
-      if (snapshot.id !== id) throw stateError(`cannot restore a snapshot of "${snapshot.id}"`)
+      Env.checkSnapshotId(id, snapshot)
       const state = snapshot.state
       if (state.length !== 4 && state.length !== 5) {
         throw stateError(`snapshot state must have 4 or 5 components, got ${state.length}`)
       }
-      checkPhysical(state, "snapshot state")
+      Env.checkFinite(id, state, components, "snapshot state")
       const flag = state.length === 5 ? state[4] : 0
       if (flag !== 0 && flag !== 1) throw stateError(`snapshot termination flag must be 0 or 1, got ${flag}`)
-      const steps = snapshot.elapsedSteps
-      if (!Number.isSafeInteger(steps) || steps < 0) {
-        throw stateError(`snapshot elapsedSteps must be a non-negative integer, got ${steps}`)
-      }
+      const steps = Env.elapsedStepsOf(id, snapshot)
       start(state[0]!, state[1]!, state[2]!, state[3]!)
       fell = flag === 1
       elapsedSteps = steps

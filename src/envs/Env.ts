@@ -112,3 +112,96 @@ export const invalidAction = (env: string, space: Space.Space, action: Action): 
     message: `${env}: action ${shown} is not in the action space ${allowed}`
   })
 }
+
+// -- Checks shared by the environments -----------------------------------------------------------
+
+/**
+ * The {@link InvalidStateError} of env `env`, its message prefixed with the id.
+ *
+ * @category constructors
+ */
+export const stateError = (env: string, message: string): InvalidStateError =>
+  new InvalidStateError({ env, message: `${env}: ${message}` })
+
+/**
+ * Checks that the first `names.length` entries of `state` (an initial state or a snapshot's
+ * state, named `what` in the error) are finite numbers; the error lists the components.
+ *
+ * @category validation
+ */
+export const checkFinite = (env: string, state: ReadonlyArray<number>, names: ReadonlyArray<string>, what: string): void => {
+  for (let i = 0; i < names.length; i++) {
+    const v = state[i]
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw stateError(env, `${what} must be ${names.length} finite numbers [${names.join(", ")}], got [${state.join(", ")}]`)
+    }
+  }
+}
+
+/**
+ * Checks that `state` has exactly one finite number per component of `names`.
+ *
+ * @category validation
+ */
+export const checkState = (env: string, state: ReadonlyArray<number>, names: ReadonlyArray<string>, what: string): void => {
+  if (state.length !== names.length) {
+    throw stateError(env, `${what} must have ${names.length} components [${names.join(", ")}], got ${state.length}`)
+  }
+  checkFinite(env, state, names, what)
+}
+
+/**
+ * Checks that a snapshot was taken from an env with id `env`.
+ *
+ * @category validation
+ */
+export const checkSnapshotId = (env: string, snapshot: Snapshot): void => {
+  if (snapshot.id !== env) throw stateError(env, `cannot restore a snapshot of "${snapshot.id}"`)
+}
+
+/**
+ * A snapshot's `elapsedSteps`, checked to be a non-negative integer.
+ *
+ * @category validation
+ */
+export const elapsedStepsOf = (env: string, snapshot: Snapshot): number => {
+  const steps = snapshot.elapsedSteps
+  if (!Number.isSafeInteger(steps) || steps < 0) throw stateError(env, `snapshot elapsedSteps must be a non-negative integer, got ${steps}`)
+  return steps
+}
+
+/**
+ * Gymnasium's `reset(options={"low", "high"})` of the classic-control envs: the bounds of a
+ * uniform initial state. (A type alias rather than an interface, so that it is assignable to
+ * `Registry.EnvOptions`.)
+ *
+ * @category models
+ */
+export type UniformResetOptions = {
+  readonly low?: number | undefined
+  readonly high?: number | undefined
+}
+
+/**
+ * The bounds of `options` (only `low` and `high`, finite, `low ≤ high`), the defaults where
+ * absent; a `RangeError` naming the env and the option otherwise.
+ *
+ * @category validation
+ */
+export const uniformResetBounds = (
+  env: string,
+  options: UniformResetOptions | undefined,
+  defaults: { readonly low: number; readonly high: number }
+): { readonly low: number; readonly high: number } => {
+  const given = options ?? {}
+  for (const name of Object.keys(given)) {
+    if (name !== "low" && name !== "high") throw new RangeError(`${env}: unknown option "${name}" (expected low, high)`)
+  }
+  const low = given.low ?? defaults.low
+  const high = given.high ?? defaults.high
+  if (typeof low !== "number" || typeof high !== "number" || !Number.isFinite(low) || !Number.isFinite(high)) {
+    throw new RangeError(`${env}: reset bounds must be finite numbers, got low ${String(low)}, high ${String(high)}`)
+  }
+  if (low > high) throw new RangeError(`${env}: lower bound (${low}) must not exceed higher bound (${high})`)
+  return { low, high }
+}

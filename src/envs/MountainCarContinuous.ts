@@ -64,42 +64,17 @@ export const observationSpace: Space.Box = Space.box(
 /**
  * Constructor options, Gymnasium's `reset(options={"low", "high"})`: the bounds of the
  * uniform initial position (default −0.6, −0.4). Custom bounds may start outside the
- * track, as in Gymnasium. (A type alias rather than an interface, so that it is assignable
- * to `Registry.EnvOptions`.)
+ * track, as in Gymnasium.
  *
  * @category models
  */
-export type Options = {
-  readonly low?: number | undefined
-  readonly high?: number | undefined
-}
+export type Options = Env.UniformResetOptions
 
-const parseOptions = (options: Options | undefined): { readonly low: number; readonly high: number } => {
-  const given = options ?? {}
-  for (const name of Object.keys(given)) {
-    if (name !== "low" && name !== "high") throw new RangeError(`${id}: unknown option "${name}" (expected low, high)`)
-  }
-  const low = given.low ?? -0.6
-  const high = given.high ?? -0.4
-  if (typeof low !== "number" || typeof high !== "number" || !Number.isFinite(low) || !Number.isFinite(high)) {
-    throw new RangeError(`${id}: reset bounds must be finite numbers, got low ${String(low)}, high ${String(high)}`)
-  }
-  if (low > high) throw new RangeError(`${id}: lower bound (${low}) must not exceed higher bound (${high})`)
-  return { low, high }
-}
+const stateError = (message: string): Env.InvalidStateError => Env.stateError(id, message)
 
-const stateError = (message: string): Env.InvalidStateError =>
-  new Env.InvalidStateError({ env: id, message: `${id}: ${message}` })
+/** The components of a state, as the errors name them. */
+const components = ["position", "velocity"]
 
-const checkPhysical = (state: ReadonlyArray<number>, what: string): void => {
-  if (state.length !== 2) throw stateError(`${what} must have 2 components [position, velocity], got ${state.length}`)
-  for (let i = 0; i < 2; i++) {
-    const v = state[i]
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw stateError(`${what} must be 2 finite numbers [position, velocity], got [${state.join(", ")}]`)
-    }
-  }
-}
 
 /**
  * A fresh MountainCarContinuous-v0, without a time limit (`maxEpisodeSteps: undefined`).
@@ -136,7 +111,7 @@ const checkPhysical = (state: ReadonlyArray<number>, what: string): void => {
  * @category constructors
  */
 export const make = (options?: Options): Env.Env => {
-  const bounds = parseOptions(options)
+  const bounds = Env.uniformResetBounds(id, options, { low: -0.6, high: -0.4 })
   let position = 0
   let velocity = 0
   let elapsedSteps = 0
@@ -167,7 +142,7 @@ export const make = (options?: Options): Env.Env => {
         const u = Key.uniforms(from.key, 1)
         start(bounds.low + (bounds.high - bounds.low) * u[0]!, 0)
       } else {
-        checkPhysical(from.state, "initial state")
+        Env.checkState(id, from.state, components, "initial state")
         start(from.state[0]!, from.state[1]!)
       }
       return observe()
@@ -206,12 +181,9 @@ export const make = (options?: Options): Env.Env => {
     },
 
     restore(snapshot: Env.Snapshot): void {
-      if (snapshot.id !== id) throw stateError(`cannot restore a snapshot of "${snapshot.id}"`)
-      checkPhysical(snapshot.state, "snapshot state")
-      const steps = snapshot.elapsedSteps
-      if (!Number.isSafeInteger(steps) || steps < 0) {
-        throw stateError(`snapshot elapsedSteps must be a non-negative integer, got ${steps}`)
-      }
+      Env.checkSnapshotId(id, snapshot)
+      Env.checkState(id, snapshot.state, components, "snapshot state")
+      const steps = Env.elapsedStepsOf(id, snapshot)
       start(snapshot.state[0]!, snapshot.state[1]!)
       elapsedSteps = steps
     }

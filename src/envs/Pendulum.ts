@@ -113,18 +113,11 @@ const parseOptions = (options: Options | undefined): Parsed => {
   return { g, xInit, yInit }
 }
 
-const stateError = (message: string): Env.InvalidStateError =>
-  new Env.InvalidStateError({ env: id, message: `${id}: ${message}` })
+const stateError = (message: string): Env.InvalidStateError => Env.stateError(id, message)
 
-const checkPhysical = (state: ReadonlyArray<number>, what: string): void => {
-  if (state.length !== 2) throw stateError(`${what} must have 2 components [theta, theta_dot], got ${state.length}`)
-  for (let i = 0; i < 2; i++) {
-    const v = state[i]
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw stateError(`${what} must be 2 finite numbers [theta, theta_dot], got [${state.join(", ")}]`)
-    }
-  }
-}
+/** The components of a state, as the errors name them. */
+const components = ["theta", "theta_dot"]
+
 
 /**
  * A fresh Pendulum-v1, without a time limit (`maxEpisodeSteps: undefined`).
@@ -197,7 +190,7 @@ export const make = (options?: Options): Env.Env => {
         const thetaDotLow = -yInit
         start(thetaLow + (xInit - thetaLow) * u[0]!, thetaDotLow + (yInit - thetaDotLow) * u[1]!)
       } else {
-        checkPhysical(from.state, "initial state")
+        Env.checkState(id, from.state, components, "initial state")
         start(from.state[0]!, from.state[1]!)
       }
       return observe()
@@ -226,12 +219,9 @@ export const make = (options?: Options): Env.Env => {
     },
 
     restore(snapshot: Env.Snapshot): void {
-      if (snapshot.id !== id) throw stateError(`cannot restore a snapshot of "${snapshot.id}"`)
-      checkPhysical(snapshot.state, "snapshot state")
-      const steps = snapshot.elapsedSteps
-      if (!Number.isSafeInteger(steps) || steps < 0) {
-        throw stateError(`snapshot elapsedSteps must be a non-negative integer, got ${steps}`)
-      }
+      Env.checkSnapshotId(id, snapshot)
+      Env.checkState(id, snapshot.state, components, "snapshot state")
+      const steps = Env.elapsedStepsOf(id, snapshot)
       start(snapshot.state[0]!, snapshot.state[1]!)
       elapsedSteps = steps
     }

@@ -49,13 +49,7 @@ export const wrap = (env: Env.Env, maxEpisodeSteps: number): Env.Env => {
     },
 
     restore(snapshot: Env.Snapshot): void {
-      const steps = snapshot.elapsedSteps
-      if (!Number.isSafeInteger(steps) || steps < 0) {
-        throw new Env.InvalidStateError({
-          env: env.id,
-          message: `${env.id}: snapshot elapsedSteps must be a non-negative integer, got ${steps}`
-        })
-      }
+      const steps = Env.elapsedStepsOf(env.id, snapshot)
       env.restore(snapshot)
       elapsedSteps = steps
     }

@@ -127,7 +127,7 @@ export const make = (makeEnv: (index: number) => Env.Env, numEnvs: number, key: 
     }),
     restore: (snapshot) => {
       const copies = snapshot.envs as ReadonlyArray<Env.Snapshot> | undefined
-      const invalid = (why: string) => new Env.InvalidStateError({ env: first.id, message: `${first.id}: cannot restore the vector env: ${why}` })
+      const invalid = (why: string) => Env.stateError(first.id, `cannot restore the vector env: ${why}`)
       if (snapshot.kind !== "VectorEnv" || !Array.isArray(copies) || copies.length !== numEnvs) throw invalid(`not a snapshot of ${numEnvs} copies`)
       // The reset keys of later episodes derive from the key: a different one would diverge.
       if (snapshot.key !== Key.toHex(key)) throw invalid(`it was taken with key ${String(snapshot.key)}, this env has ${Key.toHex(key)}`)

@@ -23,12 +23,12 @@ const nested = (kind: string, inner: VectorEnv.Snapshot, own: Record<string, unk
 
 const innerOf = (venv: VectorEnv.VectorEnv, kind: string, snapshot: VectorEnv.Snapshot, arrays: ReadonlyArray<string> = []): VectorEnv.Snapshot => {
   if (snapshot.kind !== kind || typeof snapshot.inner !== "object" || snapshot.inner === null) {
-    throw new Env.InvalidStateError({ env: venv.id, message: `${venv.id}: expected a ${kind} snapshot, got ${snapshot.kind}` })
+    throw Env.stateError(venv.id, `expected a ${kind} snapshot, got ${snapshot.kind}`)
   }
   for (const field of arrays) {
     const value = snapshot[field]
     if (!Array.isArray(value) || value.length !== venv.numEnvs || !value.every((x) => typeof x === "number")) {
-      throw new Env.InvalidStateError({ env: venv.id, message: `${venv.id}: the ${kind} snapshot's ${field} must be ${venv.numEnvs} numbers` })
+      throw Env.stateError(venv.id, `the ${kind} snapshot's ${field} must be ${venv.numEnvs} numbers`)
     }
   }
   return snapshot.inner as VectorEnv.Snapshot
