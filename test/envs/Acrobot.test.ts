@@ -5,6 +5,7 @@ import * as Env from "../../src/envs/Env.ts"
 import * as Registry from "../../src/envs/Registry.ts"
 import * as Space from "../../src/envs/Space.ts"
 import * as Assert from "../reference/Assert.ts"
+import * as Contract from "./contract.ts"
 
 // Independent float64 oracle: Gymnasium's acrobot.py (`_dsdt` "book" branch, `rk4`, `wrap`,
 // `bound`, `step`, `_terminal`, `_get_ob`) written out directly on plain arrays, with `**`
@@ -68,15 +69,15 @@ const oracleObservation = (s: ReadonlyArray<number>): Array<number> =>
 // The tip's height above the pivot, in link lengths (the termination rule is height > 1).
 const height = (s: ReadonlyArray<number>): number => -Math.cos(s[0]!) - Math.cos(s[1]! + s[0]!)
 
-const physical = (env: Env.Env): Array<number> => [...env.snapshot().state]
+const physical = Contract.physical
 
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected a throw")
+const spec: Contract.Spec = {
+  id: "Acrobot-v1",
+  make: Acrobot.make,
+  actionSpace: Acrobot.actionSpace,
+  observationSpace: Acrobot.observationSpace,
+  space: "Discrete(3)",
+  observe: oracleObservation
 }
 
 describe("Acrobot", () => {
@@ -102,20 +103,13 @@ describe("Acrobot", () => {
   })
 
   describe("make", () => {
-    it("builds the raw dynamics without a time limit", () => {
-      const env = Acrobot.make()
-      expect(env.id).toBe("Acrobot-v1")
-      expect(env.maxEpisodeSteps).toBeUndefined()
-      env.reset({ state: [0, 0, 0, 0] })
-      for (let t = 0; t < 600; t++) expect(env.step(t % 3).truncated).toBe(false)
-    })
+    Contract.unlimited(spec, { start: { state: [0, 0, 0, 0] }, steps: 600, action: (t) => t % 3 })
 
-    it("rejects malformed reset bounds", () => {
-      expect(() => Acrobot.make({ low: 0.1, high: -0.1 })).toThrow(RangeError)
-      expect(() => Acrobot.make({ low: Number.NaN })).toThrow(RangeError)
-      expect(() => Acrobot.make({ high: Infinity })).toThrow(RangeError)
-      expect(() => Acrobot.make({ hihg: 1 } as Acrobot.Options)).toThrow(/unknown option "hihg"/)
-    })
+    Contract.rejectsOptions(
+      Acrobot.make,
+      [{ low: 0.1, high: -0.1 }, { low: Number.NaN }, { high: Infinity }],
+      { hihg: 1 }
+    )
   })
 
   describe("dsdt", () => {
@@ -189,73 +183,29 @@ describe("Acrobot", () => {
     })
 
     it("matches the oracle from non-trivial states, for every action", () => {
-      const env = Acrobot.make()
       const states = [[0.3, -0.7, 1.2, -2.5], [2.9, 1.1, -5, 12], [-3.1, 3.1, 12, -27], [1.2, 0.4, 0, 0]]
-      for (const state of states) {
-        for (const action of [0, 1, 2]) {
-          env.reset({ state })
-          const result = env.step(action)
-          const expected = oracleStep(state, action)
-          Assert.expectClose(physical(env), expected.state, 1e-12)
-          expect(result.reward).toBe(expected.reward)
-          expect(result.terminated).toBe(expected.terminated)
-          Assert.expectClose(result.observation, oracleObservation(expected.state), 1e-12)
-        }
-      }
+      const cases = states.flatMap((state) => [0, 1, 2].map((action) => [state, action] as const))
+      Contract.expectOracleSteps(spec, oracleStep, cases, 1e-12)
     })
 
     it("follows the oracle over a whole 500-step open-loop episode of the registered env", () => {
-      const env = Registry.makeUnsafe(Registry.builtins, "Acrobot-v1")
-      const [resetKey, actionKey] = Key.split(Key.make(2024), 2)
-      env.reset({ key: resetKey! })
-      const actions = Array.from(Key.uniforms(actionKey!, 500), (u) => Math.floor(3 * u))
-      let state = physical(env)
-      let worstStep = 0, worstEpisode = 0
-      for (let t = 0; t < 500; t++) {
-        const before = physical(env)
-        const result = env.step(actions[t]!)
-        const after = physical(env)
-        // One step from the env's own state, and the oracle's own trajectory.
-        const oneStep = oracleStep(before, actions[t]!)
-        const expected = oracleStep(state, actions[t]!)
-        state = expected.state
-        for (let i = 0; i < 4; i++) {
-          worstStep = Math.max(worstStep, Math.abs(after[i]! - oneStep.state[i]!))
-          worstEpisode = Math.max(worstEpisode, Math.abs(after[i]! - state[i]!))
-        }
-        Assert.expectClose(result.observation, oracleObservation(oneStep.state), 1e-12)
-        expect(result.reward).toBe(expected.reward)
-        expect(result.terminated).toBe(expected.terminated)
-        expect(result.truncated).toBe(t === 499)
-      }
-      expect(worstStep).toBeLessThanOrEqual(1e-12)
-      expect(worstEpisode).toBeLessThanOrEqual(1e-8)
+      Contract.expectOracleEpisode(spec, oracleStep, 500, (u) => Math.floor(3 * u))
     })
 
     it("is bit-identical to the oracle: Gymnasium's operations in Gymnasium's order", () => {
       // The tolerances above are the contract with Gymnasium, whose libm differs from V8's.
       // Against this oracle, on the same libm, any reordering of the arithmetic shows up.
-      const env = Acrobot.make()
       const u = Key.uniforms(Key.make(33), 1500)
-      for (let i = 0; i < 300; i++) {
+      const cases = Array.from({ length: 300 }, (_, i) => {
         const s = [0, 1, 2, 3].map((j) => [8, 8, 30, 60][j]! * (u[5 * i + j]! - 0.5))
-        const action = Math.floor(3 * u[5 * i + 4]!)
+        return [s, Math.floor(3 * u[5 * i + 4]!)] as const
+      })
+      for (const [s, action] of cases) {
         const augmented = [...s, action - 1]
         expect(Array.from(Acrobot.dsdt(augmented))).toEqual(oracleDsdt(augmented))
-        env.reset({ state: s })
-        const result = env.step(action)
-        const expected = oracleStep(s, action)
-        expect(physical(env)).toEqual(expected.state)
-        expect(Array.from(result.observation)).toEqual(oracleObservation(expected.state))
       }
-      env.reset({ key: Key.make(34) })
-      let state = physical(env)
-      for (const a of Key.uniforms(Key.make(35), 500)) {
-        const action = Math.floor(3 * a)
-        env.step(action)
-        state = oracleStep(state, action).state
-        expect(physical(env)).toEqual(state)
-      }
+      Contract.expectOracleSteps(spec, oracleStep, cases, 0)
+      Contract.expectBitIdenticalEpisode(spec, oracleStep, 500, (a) => Math.floor(3 * a))
     })
 
     it("follows the oracle through a swing-up to termination", () => {
@@ -370,42 +320,17 @@ describe("Acrobot", () => {
       }
     })
 
-    it("rejects actions outside Discrete(3)", () => {
-      const env = Acrobot.make()
-      env.reset({ key: Key.make(0) })
-      const before = env.snapshot()
-      for (const action of [3, -1, 0.5, Number.NaN, Infinity, [1], [0]]) {
-        const error = thrown(() => env.step(action))
-        expect(error).toBeInstanceOf(Env.InvalidActionError)
-        const invalid = error as Env.InvalidActionError
-        expect(invalid._tag).toBe("InvalidActionError")
-        expect(invalid.env).toBe("Acrobot-v1")
-        expect(invalid.space).toBe("Discrete(3)")
-        expect(invalid.message).toContain("Acrobot-v1")
-        expect(invalid.message).toContain("Discrete(3)")
-      }
-      // A rejected action leaves the state untouched.
-      expect(env.snapshot()).toEqual(before)
-    })
-
-    it("refuses to step or snapshot before the first reset", () => {
-      expect(thrown(() => Acrobot.make().step(1))).toBeInstanceOf(Env.InvalidStateError)
-      expect(thrown(() => Acrobot.make().snapshot())).toBeInstanceOf(Env.InvalidStateError)
-    })
+    Contract.rejectsActions(spec, [3, -1, 0.5, Number.NaN, Infinity, [1], [0]])
+    Contract.refusesBeforeReset(spec, 1)
   })
 
   describe("reset", () => {
     it("draws float32(low + (high − low)·Key.uniforms(key, 4)[i]), float64 after the first step", () => {
       const env = Acrobot.make()
       const key = Key.make(42)
-      const observation = env.reset({ key })
-      const u = Key.uniforms(key, 4)
-      const unrounded = Array.from(u, (ui) => -0.1 + (0.1 - -0.1) * ui)
-      const expected = unrounded.map(Math.fround)
-      expect(physical(env)).toEqual(expected)
-      expect(expected).not.toEqual(unrounded)
-      expect(Array.from(observation)).toEqual(oracleObservation(expected))
-      expect(env.snapshot().elapsedSteps).toBe(0)
+      const draw = (u: Float64Array) => Array.from(u, (ui) => Math.fround(-0.1 + (0.1 - -0.1) * ui))
+      const expected = Contract.expectKeyedReset(spec, env, key, 4, draw)
+      expect(expected).not.toEqual(Array.from(Key.uniforms(key, 4), (ui) => -0.1 + (0.1 - -0.1) * ui))
       // The first step integrates the float32 state in double and keeps the double.
       env.step(2)
       const next = physical(env)
@@ -414,14 +339,9 @@ describe("Acrobot", () => {
     })
 
     it("is deterministic per key, differs across keys and stays within float32 ±0.1", () => {
-      const a = Acrobot.make(), b = Acrobot.make()
+      Contract.expectKeyedResets(spec)
+      const a = Acrobot.make()
       const key = Key.make(7)
-      expect(Array.from(a.reset({ key }))).toEqual(Array.from(b.reset({ key })))
-      expect(a.snapshot()).toEqual(b.snapshot())
-      const [k1, k2] = Key.split(key, 2)
-      a.reset({ key: k1! })
-      b.reset({ key: k2! })
-      expect(physical(a)).not.toEqual(physical(b))
       let min = Infinity, max = -Infinity
       for (let i = 0; i < 200; i++) {
         a.reset({ key: Key.foldIn(key, i) })
@@ -437,96 +357,37 @@ describe("Acrobot", () => {
 
     it("uses the low/high options like Gymnasium's reset options", () => {
       const env = Acrobot.make({ low: -1, high: 0.5 })
-      const key = Key.make(3)
-      env.reset({ key })
-      expect(physical(env)).toEqual(Array.from(Key.uniforms(key, 4), (u) => Math.fround(-1 + 1.5 * u)))
+      Contract.expectKeyedReset(spec, env, Key.make(3), 4, (u) => Array.from(u, (ui) => Math.fround(-1 + 1.5 * ui)))
     })
 
-    it("starts from an explicit state exactly (not rounded, not wrapped) and validates it", () => {
-      const env = Acrobot.make()
-      for (const state of [[0.1234567891234, -0.987654321987, 1.1111111111, -2.2222222222], [7, -7, 20, -40]]) {
-        const observation = env.reset({ state })
-        expect(physical(env)).toEqual(state)
-        expect(Array.from(observation)).toEqual(oracleObservation(state))
-      }
-      for (const bad of [[0, 0, 0], [0, 0, 0, 0, 0], [0, Number.NaN, 0, 0], [0, 0, Infinity, 0]]) {
-        expect(thrown(() => env.reset({ state: bad }))).toBeInstanceOf(Env.InvalidStateError)
-      }
-    })
+    // Exactly: not rounded, not wrapped.
+    Contract.startsFromStates(
+      spec,
+      [[0.1234567891234, -0.987654321987, 1.1111111111, -2.2222222222], [7, -7, 20, -40]],
+      [[0, 0, 0], [0, 0, 0, 0, 0], [0, Number.NaN, 0, 0], [0, 0, Infinity, 0]]
+    )
   })
 
   describe("snapshot", () => {
-    it("restores a bit-identical continuation, through JSON", () => {
-      const policy = (o: Float32Array): number => (o[5]! > 0 ? 2 : o[5]! < -1 ? 0 : 1)
-      const env = Acrobot.make()
-      let observation = env.reset({ key: Key.make(11) })
-      for (let t = 0; t < 37; t++) observation = env.step(policy(observation)).observation
-      const snapshot = JSON.parse(JSON.stringify(env.snapshot())) as Env.Snapshot
-      expect(snapshot).toMatchObject({ id: "Acrobot-v1", elapsedSteps: 37 })
-      expect(snapshot.state).toHaveLength(4)
-      const atSnapshot = observation
-      const trace: Array<Env.Step> = []
-      for (let t = 0; t < 150; t++) {
-        const result = env.step(policy(observation))
-        trace.push(result)
-        observation = result.observation
-      }
-      const end = env.snapshot()
-
-      const copy = Acrobot.make()
-      copy.restore(snapshot)
-      observation = atSnapshot
-      for (let t = 0; t < 150; t++) {
-        const result = copy.step(policy(observation))
-        expect(result).toEqual(trace[t])
-        observation = result.observation
-      }
-      expect(copy.snapshot()).toEqual(end)
-      for (let i = 0; i < 4; i++) expect(Object.is(copy.snapshot().state[i], end.state[i])).toBe(true)
-    })
-
-    it("rejects snapshots of other envs or malformed ones", () => {
-      const env = Acrobot.make()
-      const good: Env.Snapshot = { id: "Acrobot-v1", state: [0.5, -0.5, 1, -1], elapsedSteps: 3 }
-      env.restore(good)
-      expect(env.snapshot()).toEqual(good)
-      for (const bad of [
-        { ...good, id: "CartPole-v1" },
-        { ...good, state: [0, 0, 0] },
-        { ...good, state: [0, 0, 0, 0, 0] },
-        { ...good, state: [0, 0, Number.NaN, 0] },
-        { ...good, elapsedSteps: -1 },
-        { ...good, elapsedSteps: 1.5 }
-      ]) {
-        expect(thrown(() => env.restore(bad))).toBeInstanceOf(Env.InvalidStateError)
-      }
-      // A rejected snapshot leaves the state untouched.
-      expect(env.snapshot()).toEqual(good)
+    Contract.snapshots(spec, {
+      policy: (o) => (o[5]! > 0 ? 2 : o[5]! < -1 ? 0 : 1),
+      good: { id: "Acrobot-v1", state: [0.5, -0.5, 1, -1], elapsedSteps: 3 },
+      otherId: "CartPole-v1",
+      invalidStates: [[0, 0, 0], [0, 0, 0, 0, 0], [0, 0, Number.NaN, 0]]
     })
   })
 
   describe("Registry.make", () => {
-    it("truncates Acrobot-v1 on step 500", () => {
-      const env = Registry.makeUnsafe(Registry.builtins, "Acrobot-v1")
-      expect(env.id).toBe("Acrobot-v1")
-      expect(env.maxEpisodeSteps).toBe(500)
-      env.reset({ key: Key.make(1) })
-      for (let t = 1; t <= 500; t++) {
-        // Torque 0 from near rest: the arm never rises far enough to terminate.
-        const result = env.step(1)
-        expect(result.terminated).toBe(false)
-        expect(result.truncated).toBe(t === 500)
-      }
-      // The clock travels in snapshots: restored at 499, the next step truncates.
-      env.restore({ id: "Acrobot-v1", state: [0, 0, 0, 0], elapsedSteps: 499 })
-      expect(env.step(1)).toMatchObject({ terminated: false, truncated: true, reward: -1 })
+    Contract.truncates(spec, {
+      steps: 500,
+      // Torque 0 from near rest: the arm never rises far enough to terminate.
+      action: () => 1,
+      last: [{ state: [0, 0, 0, 0], action: 1, expected: { terminated: false, truncated: true, reward: -1 } }]
     })
 
     it("passes low and high through", () => {
       const env = Registry.makeUnsafe(Registry.builtins, "Acrobot-v1", { low: 0.2, high: 0.3 })
-      const key = Key.make(1)
-      env.reset({ key })
-      expect(physical(env)).toEqual(Array.from(Key.uniforms(key, 4), (u) => Math.fround(0.2 + 0.1 * u)))
+      Contract.expectKeyedReset(spec, env, Key.make(1), 4, (u) => Array.from(u, (ui) => Math.fround(0.2 + 0.1 * ui)))
       expect(() => Registry.makeUnsafe(Registry.builtins, "Acrobot-v1", { torque_noise_max: 0.1 })).toThrow(RangeError)
     })
   })

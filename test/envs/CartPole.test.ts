@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Key from "../../src/algebra/Key.ts"
 import * as CartPole from "../../src/envs/CartPole.ts"
-import * as Env from "../../src/envs/Env.ts"
+import type * as Env from "../../src/envs/Env.ts"
+import * as Contract from "./contract.ts"
 
 // Independent float64 oracle: the equations of Gymnasium's cartpole.py written out directly
 // (with `**2` where Gymnasium writes `**2`), sharing nothing with src.
@@ -34,13 +35,14 @@ const expectClose = (actual: ReadonlyArray<number>, expected: ReadonlyArray<numb
   for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThanOrEqual(tolerance)
 }
 
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected a throw")
+const spec: Contract.Spec = {
+  id: "CartPole-v1",
+  make: CartPole.make,
+  actionSpace: CartPole.actionSpace,
+  observationSpace: CartPole.observationSpace,
+  space: "Discrete(2)",
+  observe: (state) => state.map(Math.fround),
+  physical
 }
 
 describe("CartPole", () => {
@@ -69,21 +71,14 @@ describe("CartPole", () => {
   })
 
   describe("make", () => {
-    it("builds the raw dynamics without a time limit", () => {
-      const env = CartPole.make()
-      expect(env.id).toBe("CartPole-v1")
-      expect(env.maxEpisodeSteps).toBeUndefined()
-      env.reset({ state: [0, 0, 0, 0] })
-      // Long past termination: never truncated.
-      for (let t = 0; t < 1000; t++) expect(env.step(t % 2).truncated).toBe(false)
-    })
+    // Long past termination: never truncated.
+    Contract.unlimited(spec, { start: { state: [0, 0, 0, 0] }, steps: 1000, action: (t) => t % 2 })
 
-    it("rejects malformed reset bounds", () => {
-      expect(() => CartPole.make({ low: 0.1, high: -0.1 })).toThrow(RangeError)
-      expect(() => CartPole.make({ low: Number.NaN })).toThrow(RangeError)
-      expect(() => CartPole.make({ high: Infinity })).toThrow(RangeError)
-      expect(() => CartPole.make({ hihg: 1 } as CartPole.Options)).toThrow(/unknown option "hihg"/)
-    })
+    Contract.rejectsOptions(
+      CartPole.make,
+      [{ low: 0.1, high: -0.1 }, { low: Number.NaN }, { high: Infinity }],
+      { hihg: 1 }
+    )
   })
 
   describe("step", () => {
@@ -196,106 +191,39 @@ describe("CartPole", () => {
       expect(env.step(1).reward).toBe(1)
     })
 
-    it("rejects actions outside Discrete(2)", () => {
-      const env = CartPole.make()
-      env.reset({ key: Key.make(0) })
-      const before = env.snapshot()
-      for (const action of [2, -1, 0.5, Number.NaN, [1], [0]]) {
-        const error = thrown(() => env.step(action))
-        expect(error).toBeInstanceOf(Env.InvalidActionError)
-        const invalid = error as Env.InvalidActionError
-        expect(invalid._tag).toBe("InvalidActionError")
-        expect(invalid.message).toContain("CartPole-v1")
-        expect(invalid.message).toContain("Discrete(2)")
-        expect(invalid.env).toBe("CartPole-v1")
-        expect(invalid.space).toBe("Discrete(2)")
-      }
-      // A rejected action leaves the state untouched.
-      expect(env.snapshot()).toEqual(before)
-    })
-
-    it("refuses to step before the first reset", () => {
-      const error = thrown(() => CartPole.make().step(1))
-      expect(error).toBeInstanceOf(Env.InvalidStateError)
-    })
+    Contract.rejectsActions(spec, [2, -1, 0.5, Number.NaN, [1], [0]])
+    Contract.refusesBeforeReset(spec, 1)
   })
 
   describe("reset", () => {
     it("draws low + (high − low)·Key.uniforms(key, 4)[i]", () => {
-      const env = CartPole.make()
-      const key = Key.make(42)
-      const observation = env.reset({ key })
-      const u = Key.uniforms(key, 4)
-      const expected = Array.from(u, (ui) => -0.05 + (0.05 - -0.05) * ui)
-      expect(physical(env)).toEqual(expected)
-      expect(Array.from(observation)).toEqual(expected.map(Math.fround))
-      expect(env.snapshot().elapsedSteps).toBe(0)
+      const draw = (u: Float64Array) => Array.from(u, (ui) => -0.05 + (0.05 - -0.05) * ui)
+      Contract.expectKeyedReset(spec, CartPole.make(), Key.make(42), 4, draw)
     })
 
     it("is deterministic per key, differs across keys and stays within ±0.05", () => {
-      const a = CartPole.make(), b = CartPole.make()
-      const key = Key.make(7)
-      expect(Array.from(a.reset({ key }))).toEqual(Array.from(b.reset({ key })))
-      expect(a.snapshot()).toEqual(b.snapshot())
-      const [k1, k2] = Key.split(Key.make(7), 2)
-      a.reset({ key: k1! })
-      b.reset({ key: k2! })
-      expect(physical(a)).not.toEqual(physical(b))
-      for (let i = 0; i < 200; i++) {
-        a.reset({ key: Key.foldIn(key, i) })
-        for (const v of physical(a)) {
-          expect(v).toBeGreaterThanOrEqual(-0.05)
-          expect(v).toBeLessThan(0.05)
-        }
-      }
+      Contract.expectKeyedResets(spec)
+      Contract.expectResetsWithin(spec, { low: [-0.05, -0.05, -0.05, -0.05], high: [0.05, 0.05, 0.05, 0.05] })
     })
 
     it("uses the low/high options like Gymnasium's reset options", () => {
       const env = CartPole.make({ low: 0.1, high: 0.3 })
-      const key = Key.make(3)
-      env.reset({ key })
-      const u = Key.uniforms(key, 4)
-      expect(physical(env)).toEqual(Array.from(u, (ui) => 0.1 + (0.3 - 0.1) * ui))
+      Contract.expectKeyedReset(spec, env, Key.make(3), 4, (u) => Array.from(u, (ui) => 0.1 + (0.3 - 0.1) * ui))
     })
 
-    it("starts from an explicit state exactly and validates it", () => {
-      const env = CartPole.make()
-      const state = [0.1, 0.2, -0.03, 0.4]
-      env.reset({ state })
-      expect(physical(env)).toEqual(state)
-      for (const bad of [[0, 0, 0], [0, 0, 0, 0, 0], [0, Number.NaN, 0, 0], [0, 0, Infinity, 0]]) {
-        expect(thrown(() => env.reset({ state: bad }))).toBeInstanceOf(Env.InvalidStateError)
-      }
-    })
+    Contract.startsFromStates(
+      spec,
+      [[0.1, 0.2, -0.03, 0.4]],
+      [[0, 0, 0], [0, 0, 0, 0, 0], [0, Number.NaN, 0, 0], [0, 0, Infinity, 0]]
+    )
   })
 
   describe("snapshot", () => {
-    it("restores a bit-identical continuation, through JSON", () => {
-      const policy = (o: Float32Array): number => (0.1 * o[0]! + 0.2 * o[1]! + o[2]! + 0.3 * o[3]! > 0 ? 1 : 0)
-      const env = CartPole.make()
-      let observation = env.reset({ key: Key.make(11) })
-      for (let t = 0; t < 37; t++) observation = env.step(policy(observation)).observation
-      const snapshot = JSON.parse(JSON.stringify(env.snapshot())) as Env.Snapshot
-      expect(snapshot.elapsedSteps).toBe(37)
-      const atSnapshot = observation
-      const trace: Array<Env.Step> = []
-      for (let t = 0; t < 100; t++) {
-        const result = env.step(policy(observation))
-        trace.push(result)
-        observation = result.observation
-      }
-      const end = env.snapshot()
-
-      const copy = CartPole.make()
-      copy.restore(snapshot)
-      observation = atSnapshot
-      for (let t = 0; t < 100; t++) {
-        const result = copy.step(policy(observation))
-        expect(result).toEqual(trace[t])
-        observation = result.observation
-      }
-      expect(copy.snapshot()).toEqual(end)
-      for (let i = 0; i < 4; i++) expect(Object.is(copy.snapshot().state[i], end.state[i])).toBe(true)
+    Contract.snapshots(spec, {
+      policy: (o) => (0.1 * o[0]! + 0.2 * o[1]! + o[2]! + 0.3 * o[3]! > 0 ? 1 : 0),
+      good: { id: "CartPole-v1", state: [0, 0, 0, 0, 0], elapsedSteps: 3 },
+      otherId: "Pendulum-v1",
+      invalidStates: [[0, 0, 0], [0, 0, Number.NaN, 0], [0, 0, 0, 0, 2]]
     })
 
     it("carries the terminated flag, so later rewards stay 0", () => {
@@ -310,23 +238,6 @@ describe("CartPole", () => {
       // The 4 physical components alone restore a not-yet-terminated episode.
       copy.restore({ ...snapshot, state: snapshot.state.slice(0, 4) })
       expect(copy.step(1).reward).toBe(1)
-    })
-
-    it("rejects snapshots of other envs or malformed ones", () => {
-      const env = CartPole.make()
-      const good: Env.Snapshot = { id: "CartPole-v1", state: [0, 0, 0, 0, 0], elapsedSteps: 3 }
-      env.restore(good)
-      expect(env.snapshot()).toEqual(good)
-      for (const bad of [
-        { ...good, id: "Pendulum-v1" },
-        { ...good, state: [0, 0, 0] },
-        { ...good, state: [0, 0, Number.NaN, 0] },
-        { ...good, state: [0, 0, 0, 0, 2] },
-        { ...good, elapsedSteps: -1 },
-        { ...good, elapsedSteps: 1.5 }
-      ]) {
-        expect(thrown(() => env.restore(bad))).toBeInstanceOf(Env.InvalidStateError)
-      }
     })
   })
 })

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Key from "../../src/algebra/Key.ts"
-import * as Env from "../../src/envs/Env.ts"
 import * as MountainCar from "../../src/envs/MountainCar.ts"
 import * as Registry from "../../src/envs/Registry.ts"
 import * as Space from "../../src/envs/Space.ts"
 import * as Assert from "../reference/Assert.ts"
+import * as Contract from "./contract.ts"
 
 // Independent float64 oracle: Gymnasium's mountain_car.py `step` written out directly
 // (`x += …` as x = x + (…), np.clip as min(max(·))), sharing nothing with src.
@@ -35,15 +35,15 @@ const bisect = (lo: number, hi: number, pred: (x: number) => boolean): [number, 
   return [lo, hi]
 }
 
-const physical = (env: Env.Env): Array<number> => [...env.snapshot().state]
+const physical = Contract.physical
 
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected a throw")
+const spec: Contract.Spec = {
+  id: "MountainCar-v0",
+  make: MountainCar.make,
+  actionSpace: MountainCar.actionSpace,
+  observationSpace: MountainCar.observationSpace,
+  space: "Discrete(3)",
+  observe: (state) => state.map(Math.fround)
 }
 
 describe("MountainCar", () => {
@@ -66,22 +66,13 @@ describe("MountainCar", () => {
   })
 
   describe("make", () => {
-    it("builds the raw dynamics without a time limit", () => {
-      const env = MountainCar.make()
-      expect(env.id).toBe("MountainCar-v0")
-      expect(env.maxEpisodeSteps).toBeUndefined()
-      env.reset({ state: [-0.5, 0] })
-      for (let t = 0; t < 300; t++) expect(env.step(1).truncated).toBe(false)
-    })
+    Contract.unlimited(spec, { start: { state: [-0.5, 0] }, steps: 300, action: () => 1 })
 
-    it("rejects malformed reset bounds", () => {
-      expect(() => MountainCar.make({ low: -0.4, high: -0.6 })).toThrow(RangeError)
-      expect(() => MountainCar.make({ low: Number.NaN })).toThrow(RangeError)
-      expect(() => MountainCar.make({ high: -Infinity })).toThrow(RangeError)
-      expect(() => MountainCar.make({ goal_velocity: 0.1 } as MountainCar.Options)).toThrow(
-        /unknown option "goal_velocity"/
-      )
-    })
+    Contract.rejectsOptions(
+      MountainCar.make,
+      [{ low: -0.4, high: -0.6 }, { low: Number.NaN }, { high: -Infinity }],
+      { goal_velocity: 0.1 }
+    )
   })
 
   describe("step", () => {
@@ -103,62 +94,25 @@ describe("MountainCar", () => {
     })
 
     it("matches the oracle from non-trivial states, for every action", () => {
-      const env = MountainCar.make()
       const states = [[-0.5, 0], [-0.9, -0.03], [0.3, 0.05], [-1.19, -0.069], [0.45, 0.069]]
-      for (const state of states) {
-        for (const action of [0, 1, 2]) {
-          env.reset({ state })
-          const result = env.step(action)
-          const expected = oracleStep(state, action)
-          Assert.expectClose(physical(env), expected.state, 1e-12)
-          expect(result.terminated).toBe(expected.terminated)
-          expect(result.reward).toBe(-1)
-          Assert.expectClose(result.observation, expected.state.map(Math.fround), 1e-12)
-        }
-      }
+      const cases = states.flatMap((state) => [0, 1, 2].map((action) => [state, action] as const))
+      Contract.expectOracleSteps(spec, oracleStep, cases, 1e-12)
     })
 
     it("follows the oracle over a whole 200-step open-loop episode of the registered env", () => {
-      const env = Registry.makeUnsafe(Registry.builtins, "MountainCar-v0")
-      const [resetKey, actionKey] = Key.split(Key.make(2024), 2)
-      env.reset({ key: resetKey! })
-      const actions = Array.from(Key.uniforms(actionKey!, 200), (u) => Math.floor(3 * u))
-      let state = physical(env)
-      for (let t = 0; t < 200; t++) {
-        const before = physical(env)
-        const result = env.step(actions[t]!)
-        const oneStep = oracleStep(before, actions[t]!)
-        const expected = oracleStep(state, actions[t]!)
-        state = expected.state
-        Assert.expectClose(physical(env), oneStep.state, 1e-12)
-        Assert.expectClose(physical(env), state, 1e-8)
-        Assert.expectClose(result.observation, oneStep.state.map(Math.fround), 1e-12)
-        expect(result.reward).toBe(expected.reward)
-        expect(result.terminated).toBe(expected.terminated)
-        expect(result.truncated).toBe(t === 199)
-      }
+      Contract.expectOracleEpisode(spec, oracleStep, 200, (u) => Math.floor(3 * u))
     })
 
     it("is bit-identical to the oracle: Gymnasium's operations in Gymnasium's order", () => {
       // The tolerances above are the contract with Gymnasium, whose libm differs from V8's.
       // Against this oracle, on the same libm, any reordering of the arithmetic shows up.
-      const env = MountainCar.make()
       const u = Key.uniforms(Key.make(33), 900)
-      for (let i = 0; i < 300; i++) {
+      const cases = Array.from({ length: 300 }, (_, i) => {
         const s = [-1.3 + 2 * u[3 * i]!, 0.16 * (u[3 * i + 1]! - 0.5)]
-        const action = Math.floor(3 * u[3 * i + 2]!)
-        env.reset({ state: s })
-        env.step(action)
-        expect(physical(env)).toEqual(oracleStep(s, action).state)
-      }
-      env.reset({ key: Key.make(34) })
-      let state = physical(env)
-      for (const a of Key.uniforms(Key.make(35), 200)) {
-        const action = Math.floor(3 * a)
-        env.step(action)
-        state = oracleStep(state, action).state
-        expect(physical(env)).toEqual(state)
-      }
+        return [s, Math.floor(3 * u[3 * i + 2]!)] as const
+      })
+      Contract.expectOracleSteps(spec, oracleStep, cases, 0)
+      Contract.expectBitIdenticalEpisode(spec, oracleStep, 200, (a) => Math.floor(3 * a))
     })
 
     it("follows the oracle through an energy-pumping climb to the goal", () => {
@@ -251,159 +205,56 @@ describe("MountainCar", () => {
       expect(physical(env)[1]).toBeLessThan(0)
     })
 
-    it("rejects actions outside Discrete(3)", () => {
-      const env = MountainCar.make()
-      env.reset({ key: Key.make(0) })
-      const before = env.snapshot()
-      for (const action of [3, -1, 1.5, Number.NaN, [1], [2]]) {
-        const error = thrown(() => env.step(action))
-        expect(error).toBeInstanceOf(Env.InvalidActionError)
-        const invalid = error as Env.InvalidActionError
-        expect(invalid._tag).toBe("InvalidActionError")
-        expect(invalid.env).toBe("MountainCar-v0")
-        expect(invalid.space).toBe("Discrete(3)")
-        expect(invalid.message).toContain("MountainCar-v0")
-        expect(invalid.message).toContain("Discrete(3)")
-      }
-      // A rejected action leaves the state untouched.
-      expect(env.snapshot()).toEqual(before)
-    })
-
-    it("refuses to step or snapshot before the first reset", () => {
-      expect(thrown(() => MountainCar.make().step(1))).toBeInstanceOf(Env.InvalidStateError)
-      expect(thrown(() => MountainCar.make().snapshot())).toBeInstanceOf(Env.InvalidStateError)
-    })
+    Contract.rejectsActions(spec, [3, -1, 1.5, Number.NaN, [1], [2]])
+    Contract.refusesBeforeReset(spec, 1)
   })
 
   describe("reset", () => {
     it("draws p = −0.6 + 0.2·Key.uniforms(key, 1)[0] and v = 0", () => {
-      const env = MountainCar.make()
-      const key = Key.make(42)
-      const observation = env.reset({ key })
-      const p = -0.6 + (-0.4 - -0.6) * Key.uniforms(key, 1)[0]!
-      expect(physical(env)).toEqual([p, 0])
-      expect(Array.from(observation)).toEqual([Math.fround(p), 0])
-      expect(env.snapshot().elapsedSteps).toBe(0)
+      Contract.expectKeyedReset(spec, MountainCar.make(), Key.make(42), 1, (u) => [-0.6 + (-0.4 - -0.6) * u[0]!, 0])
     })
 
     it("is deterministic per key, differs across keys and stays within [−0.6, −0.4)", () => {
-      const a = MountainCar.make(), b = MountainCar.make()
-      const key = Key.make(7)
-      expect(Array.from(a.reset({ key }))).toEqual(Array.from(b.reset({ key })))
-      expect(a.snapshot()).toEqual(b.snapshot())
-      const [k1, k2] = Key.split(key, 2)
-      a.reset({ key: k1! })
-      b.reset({ key: k2! })
-      expect(physical(a)).not.toEqual(physical(b))
-      let min = Infinity, max = -Infinity
-      for (let i = 0; i < 200; i++) {
-        a.reset({ key: Key.foldIn(key, i) })
-        const [p, v] = physical(a) as [number, number]
-        expect(p).toBeGreaterThanOrEqual(-0.6)
-        expect(p).toBeLessThan(-0.4)
-        expect(v).toBe(0)
-        min = Math.min(min, p)
-        max = Math.max(max, p)
-      }
-      expect([min < -0.59, max > -0.41]).toEqual([true, true])
+      Contract.expectKeyedResets(spec)
+      Contract.expectResetsWithin(spec, { low: [-0.6, 0], high: [-0.4, 0], spread: [[-0.59, -0.41]] })
     })
 
     it("uses the low/high options like Gymnasium's reset options", () => {
       const env = MountainCar.make({ low: -1, high: 0.2 })
-      const key = Key.make(3)
-      env.reset({ key })
-      expect(physical(env)).toEqual([-1 + 1.2 * Key.uniforms(key, 1)[0]!, 0])
+      Contract.expectKeyedReset(spec, env, Key.make(3), 1, (u) => [-1 + 1.2 * u[0]!, 0])
     })
 
-    it("starts from an explicit state exactly and validates it", () => {
-      const env = MountainCar.make()
-      for (const state of [[-0.123456789123, 0.0123456789], [-3, 0.5]]) {
-        env.reset({ state })
-        expect(physical(env)).toEqual(state)
-      }
-      for (const bad of [[0], [0, 0, 0], [Number.NaN, 0], [0, Infinity]]) {
-        expect(thrown(() => env.reset({ state: bad }))).toBeInstanceOf(Env.InvalidStateError)
-      }
-    })
+    Contract.startsFromStates(
+      spec,
+      [[-0.123456789123, 0.0123456789], [-3, 0.5]],
+      [[0], [0, 0, 0], [Number.NaN, 0], [0, Infinity]]
+    )
   })
 
   describe("snapshot", () => {
-    it("restores a bit-identical continuation, through JSON", () => {
-      const policy = (o: Float32Array): number => (o[1]! > 0.001 ? 2 : o[1]! < -0.001 ? 0 : 1)
-      const env = MountainCar.make()
-      let observation = env.reset({ key: Key.make(11) })
-      for (let t = 0; t < 37; t++) observation = env.step(policy(observation)).observation
-      const snapshot = JSON.parse(JSON.stringify(env.snapshot())) as Env.Snapshot
-      expect(snapshot).toMatchObject({ id: "MountainCar-v0", elapsedSteps: 37 })
-      expect(snapshot.state).toHaveLength(2)
-      const atSnapshot = observation
-      const trace: Array<Env.Step> = []
-      for (let t = 0; t < 150; t++) {
-        const result = env.step(policy(observation))
-        trace.push(result)
-        observation = result.observation
-      }
-      const end = env.snapshot()
-
-      const copy = MountainCar.make()
-      copy.restore(snapshot)
-      observation = atSnapshot
-      for (let t = 0; t < 150; t++) {
-        const result = copy.step(policy(observation))
-        expect(result).toEqual(trace[t])
-        observation = result.observation
-      }
-      expect(copy.snapshot()).toEqual(end)
-      for (let i = 0; i < 2; i++) expect(Object.is(copy.snapshot().state[i], end.state[i])).toBe(true)
-    })
-
-    it("rejects snapshots of other envs or malformed ones", () => {
-      const env = MountainCar.make()
-      const good: Env.Snapshot = { id: "MountainCar-v0", state: [-0.5, 0.01], elapsedSteps: 3 }
-      env.restore(good)
-      expect(env.snapshot()).toEqual(good)
-      for (const bad of [
-        { ...good, id: "MountainCarContinuous-v0" },
-        { ...good, state: [0] },
-        { ...good, state: [0, 0, 0] },
-        { ...good, state: [0, Number.NaN] },
-        { ...good, elapsedSteps: -1 },
-        { ...good, elapsedSteps: 1.5 }
-      ]) {
-        expect(thrown(() => env.restore(bad))).toBeInstanceOf(Env.InvalidStateError)
-      }
-      // A rejected snapshot leaves the state untouched.
-      expect(env.snapshot()).toEqual(good)
+    Contract.snapshots(spec, {
+      policy: (o) => (o[1]! > 0.001 ? 2 : o[1]! < -0.001 ? 0 : 1),
+      good: { id: "MountainCar-v0", state: [-0.5, 0.01], elapsedSteps: 3 },
+      otherId: "MountainCarContinuous-v0",
+      invalidStates: [[0], [0, 0, 0], [0, Number.NaN]]
     })
   })
 
   describe("Registry.make", () => {
-    it("truncates MountainCar-v0 on step 200", () => {
-      const env = Registry.makeUnsafe(Registry.builtins, "MountainCar-v0")
-      expect(env.id).toBe("MountainCar-v0")
-      expect(env.maxEpisodeSteps).toBe(200)
-      for (let episode = 0; episode < 2; episode++) {
-        env.reset({ key: Key.make(episode) })
-        for (let t = 1; t <= 200; t++) {
-          // No push: the car just rocks in the valley.
-          const result = env.step(1)
-          expect(result.terminated).toBe(false)
-          expect(result.truncated).toBe(t === 200)
-        }
-      }
-      // The clock travels in snapshots: restored at 199, the next step truncates.
-      env.restore({ id: "MountainCar-v0", state: [-0.5, 0], elapsedSteps: 199 })
-      expect(env.step(1)).toMatchObject({ terminated: false, truncated: true, reward: -1 })
-      // Termination and truncation on the same step are both reported.
-      env.restore({ id: "MountainCar-v0", state: [0.59, 0.05], elapsedSteps: 199 })
-      expect(env.step(2)).toMatchObject({ terminated: true, truncated: true, reward: -1 })
+    Contract.truncates(spec, {
+      steps: 200,
+      // No push: the car just rocks in the valley.
+      action: () => 1,
+      last: [
+        { state: [-0.5, 0], action: 1, expected: { terminated: false, truncated: true, reward: -1 } },
+        // Termination and truncation on the same step are both reported.
+        { state: [0.59, 0.05], action: 2, expected: { terminated: true, truncated: true, reward: -1 } }
+      ]
     })
 
     it("passes low and high through", () => {
       const env = Registry.makeUnsafe(Registry.builtins, "MountainCar-v0", { low: 0.1, high: 0.2 })
-      const key = Key.make(1)
-      env.reset({ key })
-      expect(physical(env)).toEqual([0.1 + (0.2 - 0.1) * Key.uniforms(key, 1)[0]!, 0])
+      Contract.expectKeyedReset(spec, env, Key.make(1), 1, (u) => [0.1 + (0.2 - 0.1) * u[0]!, 0])
       expect(() => Registry.makeUnsafe(Registry.builtins, "MountainCar-v0", { goal_velocity: 0 })).toThrow(RangeError)
     })
   })

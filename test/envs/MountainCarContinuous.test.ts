@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Key from "../../src/algebra/Key.ts"
-import * as Env from "../../src/envs/Env.ts"
 import * as MountainCarContinuous from "../../src/envs/MountainCarContinuous.ts"
 import * as Registry from "../../src/envs/Registry.ts"
 import * as Space from "../../src/envs/Space.ts"
 import * as Assert from "../reference/Assert.ts"
+import * as Contract from "./contract.ts"
 
 // Independent float64 oracle: Gymnasium's continuous_mountain_car.py `step` written out
 // directly (`x += …` as x = x + (…), `math.pow(a, 2)` as `a ** 2`, the float32 state as
@@ -45,15 +45,16 @@ const bisect = (lo: number, hi: number, pred: (x: number) => boolean): [number, 
 
 const isFloat32 = (v: number): boolean => Math.fround(v) === v
 
-const physical = (env: Env.Env): Array<number> => [...env.snapshot().state]
+const physical = Contract.physical
 
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected a throw")
+const spec: Contract.Spec = {
+  id: "MountainCarContinuous-v0",
+  make: MountainCarContinuous.make,
+  actionSpace: MountainCarContinuous.actionSpace,
+  observationSpace: MountainCarContinuous.observationSpace,
+  space: "Box(-1, 1, (1,))",
+  observe: (state) => state.map(Math.fround),
+  act: (action) => [action]
 }
 
 describe("MountainCarContinuous", () => {
@@ -77,22 +78,13 @@ describe("MountainCarContinuous", () => {
   })
 
   describe("make", () => {
-    it("builds the raw dynamics without a time limit", () => {
-      const env = MountainCarContinuous.make()
-      expect(env.id).toBe("MountainCarContinuous-v0")
-      expect(env.maxEpisodeSteps).toBeUndefined()
-      env.reset({ state: [-0.5, 0] })
-      for (let t = 0; t < 1100; t++) expect(env.step([0]).truncated).toBe(false)
-    })
+    Contract.unlimited(spec, { start: { state: [-0.5, 0] }, steps: 1100, action: () => [0] })
 
-    it("rejects malformed reset bounds", () => {
-      expect(() => MountainCarContinuous.make({ low: -0.4, high: -0.6 })).toThrow(RangeError)
-      expect(() => MountainCarContinuous.make({ low: Number.NaN })).toThrow(RangeError)
-      expect(() => MountainCarContinuous.make({ high: Infinity })).toThrow(RangeError)
-      expect(() => MountainCarContinuous.make({ power: 1 } as MountainCarContinuous.Options)).toThrow(
-        /unknown option "power"/
-      )
-    })
+    Contract.rejectsOptions(
+      MountainCarContinuous.make,
+      [{ low: -0.4, high: -0.6 }, { low: Number.NaN }, { high: Infinity }],
+      { power: 1 }
+    )
   })
 
   describe("step", () => {
@@ -133,7 +125,6 @@ describe("MountainCarContinuous", () => {
     })
 
     it("matches the oracle from non-trivial states", () => {
-      const env = MountainCarContinuous.make()
       const cases: Array<[Array<number>, number]> = [
         [[-0.5, 0], 0.3],
         [[-0.9, -0.03], -1],
@@ -142,63 +133,25 @@ describe("MountainCarContinuous", () => {
         [[0.44, 0.02], 1.5],
         [[0.1234567891, -0.0123456789], -2.5]
       ]
-      for (const [state, action] of cases) {
-        env.reset({ state })
-        const result = env.step([action])
-        const expected = oracleStep(state, action)
-        Assert.expectClose(physical(env), expected.state, 1e-12)
-        Assert.expectClose(result.observation, expected.state, 1e-12)
-        expect(result.reward).toBe(expected.reward)
-        expect(result.terminated).toBe(expected.terminated)
-      }
+      Contract.expectOracleSteps(spec, oracleStep, cases, 1e-12)
     })
 
     it("follows the oracle over a whole 999-step open-loop episode of the registered env", () => {
-      const env = Registry.makeUnsafe(Registry.builtins, "MountainCarContinuous-v0")
-      const [resetKey, actionKey] = Key.split(Key.make(2024), 2)
-      env.reset({ key: resetKey! })
       // Actions in [−1.5, 1.5): a third of them are clipped.
-      const actions = Array.from(Key.uniforms(actionKey!, 999), (u) => 3 * u - 1.5)
-      let state = physical(env)
-      for (let t = 0; t < 999; t++) {
-        const before = physical(env)
-        const result = env.step([actions[t]!])
-        const oneStep = oracleStep(before, actions[t]!)
-        const expected = oracleStep(state, actions[t]!)
-        state = expected.state
-        Assert.expectClose(physical(env), oneStep.state, 1e-12)
-        Assert.expectClose(physical(env), state, 1e-8)
-        Assert.expectClose(result.observation, oneStep.state, 1e-12)
-        expect(result.reward).toBe(expected.reward)
-        expect(result.terminated).toBe(expected.terminated)
-        expect(result.truncated).toBe(t === 998)
-      }
+      Contract.expectOracleEpisode(spec, oracleStep, 999, (u) => 3 * u - 1.5)
     })
 
     it("is bit-identical to the oracle: Gymnasium's operations in Gymnasium's order", () => {
       // The tolerances above are the contract with Gymnasium, whose libm differs from V8's.
       // Against this oracle, on the same libm, any reordering of the arithmetic shows up
       // (here before the float32 store: the unrounded state decides termination).
-      const env = MountainCarContinuous.make()
       const u = Key.uniforms(Key.make(33), 900)
-      for (let i = 0; i < 300; i++) {
+      const cases = Array.from({ length: 300 }, (_, i) => {
         const s = [-1.3 + 2 * u[3 * i]!, 0.16 * (u[3 * i + 1]! - 0.5)]
-        const action = 4 * (u[3 * i + 2]! - 0.5)
-        env.reset({ state: s })
-        const result = env.step([action])
-        const expected = oracleStep(s, action)
-        expect(physical(env)).toEqual(expected.state)
-        expect(result.reward).toBe(expected.reward)
-        expect(result.terminated).toBe(expected.terminated)
-      }
-      env.reset({ key: Key.make(34) })
-      let state = physical(env)
-      for (const a of Key.uniforms(Key.make(35), 999)) {
-        const action = 3 * a - 1.5
-        env.step([action])
-        state = oracleStep(state, action).state
-        expect(physical(env)).toEqual(state)
-      }
+        return [s, 4 * (u[3 * i + 2]! - 0.5)] as const
+      })
+      Contract.expectOracleSteps(spec, oracleStep, cases, 0)
+      Contract.expectBitIdenticalEpisode(spec, oracleStep, 999, (a) => 3 * a - 1.5)
     })
 
     it("follows the oracle through an energy-pumping climb to the flag, paying 100 there", () => {
@@ -341,167 +294,54 @@ describe("MountainCarContinuous", () => {
       expect(physical(env)).toEqual([Math.fround(-0.07), Math.fround(-0.07)])
     })
 
-    it("accepts a numeric scalar and any length-1 array-like as the action", () => {
-      const env = MountainCarContinuous.make()
-      const results = [0.625, [0.625], new Float64Array([0.625]), new Float32Array([0.625])].map((action) => {
-        env.reset({ state: [-0.5, 0.01] })
-        return [env.step(action), physical(env)] as const
-      })
-      for (const result of results.slice(1)) expect(result).toEqual(results[0])
-    })
-
-    it("rejects actions of the wrong length or non-finite with InvalidActionError naming the env and space", () => {
-      const env = MountainCarContinuous.make()
-      env.reset({ key: Key.make(0) })
-      const before = env.snapshot()
-      for (
-        const action of [[], [1, 2], new Float64Array(3), [Number.NaN], Number.NaN, new Float64Array([Infinity]), -Infinity]
-      ) {
-        const error = thrown(() => env.step(action))
-        expect(error).toBeInstanceOf(Env.InvalidActionError)
-        const invalid = error as Env.InvalidActionError
-        expect(invalid._tag).toBe("InvalidActionError")
-        expect(invalid.env).toBe("MountainCarContinuous-v0")
-        expect(invalid.space).toBe("Box(-1, 1, (1,))")
-        expect(invalid.message).toContain("MountainCarContinuous-v0")
-        expect(invalid.message).toContain("Box(-1, 1, (1,))")
-      }
-      // A rejected action leaves the state untouched.
-      expect(env.snapshot()).toEqual(before)
-    })
-
-    it("refuses to step or snapshot before the first reset", () => {
-      expect(thrown(() => MountainCarContinuous.make().step([0]))).toBeInstanceOf(Env.InvalidStateError)
-      expect(thrown(() => MountainCarContinuous.make().snapshot())).toBeInstanceOf(Env.InvalidStateError)
-    })
+    Contract.acceptsScalarActions(spec, [-0.5, 0.01], 0.625)
+    Contract.rejectsActions(spec, Contract.invalidBoxActions)
+    Contract.refusesBeforeReset(spec, [0])
   })
 
   describe("reset", () => {
     it("draws p = −0.6 + 0.2·Key.uniforms(key, 1)[0] and v = 0, in float64", () => {
       const env = MountainCarContinuous.make()
-      const key = Key.make(42)
-      const observation = env.reset({ key })
-      const p = -0.6 + (-0.4 - -0.6) * Key.uniforms(key, 1)[0]!
-      expect(physical(env)).toEqual([p, 0])
-      expect(Array.from(observation)).toEqual([Math.fround(p), 0])
-      expect(env.snapshot().elapsedSteps).toBe(0)
+      Contract.expectKeyedReset(spec, env, Key.make(42), 1, (u) => [-0.6 + (-0.4 - -0.6) * u[0]!, 0])
     })
 
     it("is deterministic per key, differs across keys and stays within [−0.6, −0.4)", () => {
-      const a = MountainCarContinuous.make(), b = MountainCarContinuous.make()
-      const key = Key.make(7)
-      expect(Array.from(a.reset({ key }))).toEqual(Array.from(b.reset({ key })))
-      expect(a.snapshot()).toEqual(b.snapshot())
-      const [k1, k2] = Key.split(key, 2)
-      a.reset({ key: k1! })
-      b.reset({ key: k2! })
-      expect(physical(a)).not.toEqual(physical(b))
-      let min = Infinity, max = -Infinity
-      for (let i = 0; i < 200; i++) {
-        a.reset({ key: Key.foldIn(key, i) })
-        const [p, v] = physical(a) as [number, number]
-        expect(p).toBeGreaterThanOrEqual(-0.6)
-        expect(p).toBeLessThan(-0.4)
-        expect(v).toBe(0)
-        min = Math.min(min, p)
-        max = Math.max(max, p)
-      }
-      expect([min < -0.59, max > -0.41]).toEqual([true, true])
+      Contract.expectKeyedResets(spec)
+      Contract.expectResetsWithin(spec, { low: [-0.6, 0], high: [-0.4, 0], spread: [[-0.59, -0.41]] })
     })
 
     it("uses the low/high options like Gymnasium's reset options", () => {
       const env = MountainCarContinuous.make({ low: -1, high: 0.2 })
-      const key = Key.make(3)
-      env.reset({ key })
-      expect(physical(env)).toEqual([-1 + 1.2 * Key.uniforms(key, 1)[0]!, 0])
+      Contract.expectKeyedReset(spec, env, Key.make(3), 1, (u) => [-1 + 1.2 * u[0]!, 0])
     })
 
-    it("starts from an explicit state exactly and validates it", () => {
-      const env = MountainCarContinuous.make()
-      for (const state of [[-0.123456789123, 0.0123456789], [-3, 0.5]]) {
-        const observation = env.reset({ state })
-        expect(physical(env)).toEqual(state)
-        expect(Array.from(observation)).toEqual(state.map(Math.fround))
-      }
-      for (const bad of [[0], [0, 0, 0], [Number.NaN, 0], [0, Infinity]]) {
-        expect(thrown(() => env.reset({ state: bad }))).toBeInstanceOf(Env.InvalidStateError)
-      }
-    })
+    Contract.startsFromStates(
+      spec,
+      [[-0.123456789123, 0.0123456789], [-3, 0.5]],
+      [[0], [0, 0, 0], [Number.NaN, 0], [0, Infinity]]
+    )
   })
 
   describe("snapshot", () => {
-    it("restores a bit-identical continuation, through JSON", () => {
-      const policy = (o: Float32Array): Float64Array => new Float64Array([40 * o[1]! - 0.1])
-      const env = MountainCarContinuous.make()
-      let observation = env.reset({ key: Key.make(11) })
-      for (let t = 0; t < 37; t++) observation = env.step(policy(observation)).observation
-      const snapshot = JSON.parse(JSON.stringify(env.snapshot())) as Env.Snapshot
-      expect(snapshot).toMatchObject({ id: "MountainCarContinuous-v0", elapsedSteps: 37 })
-      expect(snapshot.state).toHaveLength(2)
-      const atSnapshot = observation
-      const trace: Array<Env.Step> = []
-      for (let t = 0; t < 150; t++) {
-        const result = env.step(policy(observation))
-        trace.push(result)
-        observation = result.observation
-      }
-      const end = env.snapshot()
-
-      const copy = MountainCarContinuous.make()
-      copy.restore(snapshot)
-      observation = atSnapshot
-      for (let t = 0; t < 150; t++) {
-        const result = copy.step(policy(observation))
-        expect(result).toEqual(trace[t])
-        expect(Object.is(result.reward, trace[t]!.reward)).toBe(true)
-        observation = result.observation
-      }
-      expect(copy.snapshot()).toEqual(end)
-      for (let i = 0; i < 2; i++) expect(Object.is(copy.snapshot().state[i], end.state[i])).toBe(true)
-    })
-
-    it("rejects snapshots of other envs or malformed ones", () => {
-      const env = MountainCarContinuous.make()
-      const good: Env.Snapshot = { id: "MountainCarContinuous-v0", state: [-0.5, 0.01], elapsedSteps: 3 }
-      env.restore(good)
-      expect(env.snapshot()).toEqual(good)
-      for (const bad of [
-        { ...good, id: "MountainCar-v0" },
-        { ...good, state: [0] },
-        { ...good, state: [0, 0, 0] },
-        { ...good, state: [0, Number.NaN] },
-        { ...good, elapsedSteps: -1 },
-        { ...good, elapsedSteps: 1.5 }
-      ]) {
-        expect(thrown(() => env.restore(bad))).toBeInstanceOf(Env.InvalidStateError)
-      }
-      // A rejected snapshot leaves the state untouched.
-      expect(env.snapshot()).toEqual(good)
+    Contract.snapshots(spec, {
+      policy: (o) => new Float64Array([40 * o[1]! - 0.1]),
+      good: { id: "MountainCarContinuous-v0", state: [-0.5, 0.01], elapsedSteps: 3 },
+      otherId: "MountainCar-v0",
+      invalidStates: [[0], [0, 0, 0], [0, Number.NaN]]
     })
   })
 
   describe("Registry.make", () => {
-    it("truncates MountainCarContinuous-v0 on step 999", () => {
-      const env = Registry.makeUnsafe(Registry.builtins, "MountainCarContinuous-v0")
-      expect(env.id).toBe("MountainCarContinuous-v0")
-      expect(env.maxEpisodeSteps).toBe(999)
-      env.reset({ key: Key.make(1) })
-      for (let t = 1; t <= 999; t++) {
-        // No force: the car just rocks in the valley.
-        const result = env.step([0])
-        expect(result.terminated).toBe(false)
-        expect(result.truncated).toBe(t === 999)
-      }
-      // The clock travels in snapshots: restored at 998, the next step truncates.
-      env.restore({ id: "MountainCarContinuous-v0", state: [-0.5, 0], elapsedSteps: 998 })
-      expect(env.step([0])).toMatchObject({ terminated: false, truncated: true })
+    Contract.truncates(spec, {
+      steps: 999,
+      // No force: the car just rocks in the valley.
+      action: () => [0],
+      last: [{ state: [-0.5, 0], action: [0], expected: { terminated: false, truncated: true } }]
     })
 
     it("passes low and high through", () => {
       const env = Registry.makeUnsafe(Registry.builtins, "MountainCarContinuous-v0", { low: 0.1, high: 0.2 })
-      const key = Key.make(1)
-      env.reset({ key })
-      expect(physical(env)).toEqual([0.1 + (0.2 - 0.1) * Key.uniforms(key, 1)[0]!, 0])
+      Contract.expectKeyedReset(spec, env, Key.make(1), 1, (u) => [0.1 + (0.2 - 0.1) * u[0]!, 0])
       expect(() => Registry.makeUnsafe(Registry.builtins, "MountainCarContinuous-v0", { goal_velocity: 0 })).toThrow(
         RangeError
       )

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Key from "../../src/algebra/Key.ts"
-import * as Env from "../../src/envs/Env.ts"
 import * as Pendulum from "../../src/envs/Pendulum.ts"
 import * as Registry from "../../src/envs/Registry.ts"
 import * as Space from "../../src/envs/Space.ts"
 import * as Assert from "../reference/Assert.ts"
+import * as Contract from "./contract.ts"
 
 // Independent float64 oracle: Gymnasium's pendulum.py `step` written out directly (with `**`
 // where Gymnasium writes `**`, Python's floor-mod as a − b·⌊a/b⌋), sharing nothing with src.
@@ -29,15 +29,15 @@ const awayFromZero = (v: number): number => {
   return new Float64Array(bits.buffer)[0]!
 }
 
-const physical = (env: Env.Env): Array<number> => [...env.snapshot().state]
+const physical = Contract.physical
 
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected a throw")
+const spec: Contract.Spec = {
+  id: "Pendulum-v1",
+  make: Pendulum.make,
+  actionSpace: Pendulum.actionSpace,
+  observationSpace: Pendulum.observationSpace,
+  space: "Box(-2, 2, (1,))",
+  observe: ([th, thDot]) => [Math.cos(th!), Math.sin(th!), thDot!].map(Math.fround)
 }
 
 describe("Pendulum", () => {
@@ -107,18 +107,11 @@ describe("Pendulum", () => {
   })
 
   describe("make", () => {
-    it("builds the raw dynamics without a time limit, never terminating", () => {
-      const env = Pendulum.make()
-      expect(env.id).toBe("Pendulum-v1")
-      expect(env.maxEpisodeSteps).toBeUndefined()
-      expect(env.actionSpace).toBe(Pendulum.actionSpace)
-      expect(env.observationSpace).toBe(Pendulum.observationSpace)
-      env.reset({ key: Key.make(0) })
-      for (let t = 0; t < 1000; t++) {
-        const result = env.step([2 * Math.sin(0.1 * t)])
-        expect(result.terminated).toBe(false)
-        expect(result.truncated).toBe(false)
-      }
+    Contract.unlimited(spec, {
+      start: { key: Key.make(0) },
+      steps: 1000,
+      action: (t) => [2 * Math.sin(0.1 * t)],
+      neverTerminates: true
     })
 
     it("takes gravity from the g option", () => {
@@ -302,87 +295,32 @@ describe("Pendulum", () => {
       }
     })
 
-    it("accepts a numeric scalar and any length-1 array-like as the action", () => {
-      const env = Pendulum.make()
-      const results = [1.25, [1.25], new Float64Array([1.25]), new Float32Array([1.25])].map((action) => {
-        env.reset({ state: [0.5, -0.5] })
-        return [env.step(action), physical(env)] as const
-      })
-      for (const result of results.slice(1)) expect(result).toEqual(results[0])
-    })
-
-    it("rejects actions of the wrong length or non-finite with InvalidActionError naming the env and space", () => {
-      const env = Pendulum.make()
-      env.reset({ key: Key.make(0) })
-      const before = env.snapshot()
-      for (
-        const action of [[], [1, 2], new Float64Array(3), [Number.NaN], Number.NaN, new Float64Array([Infinity]), -Infinity]
-      ) {
-        const error = thrown(() => env.step(action))
-        expect(error).toBeInstanceOf(Env.InvalidActionError)
-        const invalid = error as Env.InvalidActionError
-        expect(invalid._tag).toBe("InvalidActionError")
-        expect(invalid.env).toBe("Pendulum-v1")
-        expect(invalid.space).toBe("Box(-2, 2, (1,))")
-        expect(invalid.message).toContain("Pendulum-v1")
-        expect(invalid.message).toContain("Box(-2, 2, (1,))")
-      }
-      // A rejected action leaves the state untouched.
-      expect(env.snapshot()).toEqual(before)
-    })
-
-    it("refuses to step or snapshot before the first reset", () => {
-      expect(thrown(() => Pendulum.make().step([0]))).toBeInstanceOf(Env.InvalidStateError)
-      expect(thrown(() => Pendulum.make().snapshot())).toBeInstanceOf(Env.InvalidStateError)
-    })
+    Contract.acceptsScalarActions(spec, [0.5, -0.5], 1.25)
+    Contract.rejectsActions(spec, Contract.invalidBoxActions)
+    Contract.refusesBeforeReset(spec, [0])
   })
 
   describe("reset", () => {
     it("draws θ = −π + 2π·u₀, then θ̇ = −1 + 2·u₁, from Key.uniforms(key, 2)", () => {
-      const env = Pendulum.make()
-      const key = Key.make(42)
-      const observation = env.reset({ key })
-      const u = Key.uniforms(key, 2)
-      const expected = [-Math.PI + (Math.PI - -Math.PI) * u[0]!, -1 + (1 - -1) * u[1]!]
-      expect(physical(env)).toEqual(expected)
-      expect(Array.from(observation)).toEqual(
-        [Math.cos(expected[0]!), Math.sin(expected[0]!), expected[1]!].map(Math.fround)
-      )
-      expect(env.snapshot().elapsedSteps).toBe(0)
+      const draw = (u: Float64Array) => [-Math.PI + (Math.PI - -Math.PI) * u[0]!, -1 + (1 - -1) * u[1]!]
+      Contract.expectKeyedReset(spec, Pendulum.make(), Key.make(42), 2, draw)
     })
 
     it("is deterministic per key, differs across keys and stays within [−π, π] × [−1, 1]", () => {
-      const a = Pendulum.make(), b = Pendulum.make()
-      const key = Key.make(7)
-      expect(Array.from(a.reset({ key }))).toEqual(Array.from(b.reset({ key })))
-      expect(a.snapshot()).toEqual(b.snapshot())
-      const [k1, k2] = Key.split(key, 2)
-      a.reset({ key: k1! })
-      b.reset({ key: k2! })
-      expect(physical(a)).not.toEqual(physical(b))
-      let thetaMin = Infinity, thetaMax = -Infinity, velocityMin = Infinity, velocityMax = -Infinity
-      for (let i = 0; i < 500; i++) {
-        a.reset({ key: Key.foldIn(key, i) })
-        const [th, thDot] = physical(a) as [number, number]
-        expect(th).toBeGreaterThanOrEqual(-Math.PI)
-        expect(th).toBeLessThan(Math.PI)
-        expect(thDot).toBeGreaterThanOrEqual(-1)
-        expect(thDot).toBeLessThan(1)
-        thetaMin = Math.min(thetaMin, th)
-        thetaMax = Math.max(thetaMax, th)
-        velocityMin = Math.min(velocityMin, thDot)
-        velocityMax = Math.max(velocityMax, thDot)
-      }
+      Contract.expectKeyedResets(spec)
       // 500 draws cover the intervals (each end missed by > 0.05 with probability < 1e-3).
-      expect([thetaMin < -3, thetaMax > 3, velocityMin < -0.95, velocityMax > 0.95]).toEqual([true, true, true, true])
+      Contract.expectResetsWithin(spec, {
+        low: [-Math.PI, -1],
+        high: [Math.PI, 1],
+        draws: 500,
+        spread: [[-3, 3], [-0.95, 0.95]]
+      })
     })
 
     it("uses the x_init/y_init options like Gymnasium's reset options", () => {
       const env = Pendulum.make({ x_init: 0.5, y_init: 0.25 })
       const key = Key.make(3)
-      env.reset({ key })
-      const u = Key.uniforms(key, 2)
-      expect(physical(env)).toEqual([-0.5 + 1 * u[0]!, -0.25 + 0.5 * u[1]!])
+      Contract.expectKeyedReset(spec, env, key, 2, (u) => [-0.5 + 1 * u[0]!, -0.25 + 0.5 * u[1]!])
       // Zero half-widths start exactly at rest upright; wide ones may leave the observation box.
       const still = Pendulum.make({ x_init: 0, y_init: 0 })
       still.reset({ key })
@@ -396,95 +334,30 @@ describe("Pendulum", () => {
       expect(outside).toBeGreaterThan(0)
     })
 
-    it("starts from an explicit state exactly and validates it", () => {
-      const env = Pendulum.make()
-      // θ is not wrapped and θ̇ may exceed 8 at the start.
-      for (const state of [[0.1, -0.2], [-17.5, 9.5]]) {
-        env.reset({ state })
-        expect(physical(env)).toEqual(state)
-        expect(env.snapshot().elapsedSteps).toBe(0)
-      }
-      for (const bad of [[0], [0, 0, 0], [Number.NaN, 0], [0, Infinity]]) {
-        expect(thrown(() => env.reset({ state: bad }))).toBeInstanceOf(Env.InvalidStateError)
-      }
-    })
+    // θ is not wrapped and θ̇ may exceed 8 at the start.
+    Contract.startsFromStates(spec, [[0.1, -0.2], [-17.5, 9.5]], [[0], [0, 0, 0], [Number.NaN, 0], [0, Infinity]])
   })
 
   describe("snapshot", () => {
-    it("restores a bit-identical continuation, through JSON", () => {
+    Contract.snapshots(spec, {
       // An energy-pumping controller that saturates the torque.
-      const policy = (o: Float32Array): Float64Array => new Float64Array([3 * Math.sign(o[2]!) - o[1]!])
-      const env = Pendulum.make()
-      let observation = env.reset({ key: Key.make(11) })
-      for (let t = 0; t < 37; t++) observation = env.step(policy(observation)).observation
-      const snapshot = JSON.parse(JSON.stringify(env.snapshot())) as Env.Snapshot
-      expect(snapshot).toMatchObject({ id: "Pendulum-v1", elapsedSteps: 37 })
-      expect(snapshot.state).toHaveLength(2)
-      const atSnapshot = observation
-      const trace: Array<Env.Step> = []
-      for (let t = 0; t < 150; t++) {
-        const result = env.step(policy(observation))
-        trace.push(result)
-        observation = result.observation
-      }
-      const end = env.snapshot()
-
-      const copy = Pendulum.make()
-      copy.restore(snapshot)
-      observation = atSnapshot
-      for (let t = 0; t < 150; t++) {
-        const result = copy.step(policy(observation))
-        expect(result).toEqual(trace[t])
-        expect(Object.is(result.reward, trace[t]!.reward)).toBe(true)
-        observation = result.observation
-      }
-      expect(copy.snapshot()).toEqual(end)
-      for (let i = 0; i < 2; i++) expect(Object.is(copy.snapshot().state[i], end.state[i])).toBe(true)
-    })
-
-    it("rejects snapshots of other envs or malformed ones", () => {
-      const env = Pendulum.make()
-      const good: Env.Snapshot = { id: "Pendulum-v1", state: [-12.5, 3], elapsedSteps: 3 }
-      env.restore(good)
-      expect(env.snapshot()).toEqual(good)
-      for (const bad of [
-        { ...good, id: "CartPole-v1" },
-        { ...good, state: [0] },
-        { ...good, state: [0, 0, 0] },
-        { ...good, state: [0, Number.NaN] },
-        { ...good, elapsedSteps: -1 },
-        { ...good, elapsedSteps: 1.5 }
-      ]) {
-        expect(thrown(() => env.restore(bad))).toBeInstanceOf(Env.InvalidStateError)
-      }
-      // A rejected snapshot leaves the state untouched.
-      expect(env.snapshot()).toEqual(good)
+      policy: (o) => new Float64Array([3 * Math.sign(o[2]!) - o[1]!]),
+      good: { id: "Pendulum-v1", state: [-12.5, 3], elapsedSteps: 3 },
+      otherId: "CartPole-v1",
+      invalidStates: [[0], [0, 0, 0], [0, Number.NaN]]
     })
   })
 
   describe("Registry.make", () => {
-    it("truncates Pendulum-v1 on step 200 and never terminates", () => {
-      const env = Registry.makeUnsafe(Registry.builtins, "Pendulum-v1")
-      expect(env.id).toBe("Pendulum-v1")
-      expect(env.maxEpisodeSteps).toBe(200)
-      for (let episode = 0; episode < 2; episode++) {
-        env.reset({ key: Key.make(episode) })
-        for (let t = 1; t <= 200; t++) {
-          const result = env.step([Math.cos(0.2 * t)])
-          expect(result.terminated).toBe(false)
-          expect(result.truncated).toBe(t === 200)
-        }
-      }
-      // The clock travels in snapshots: restored at 199, the next step truncates.
-      env.restore({ id: "Pendulum-v1", state: [1, 0], elapsedSteps: 199 })
-      expect(env.step([0])).toMatchObject({ terminated: false, truncated: true })
+    Contract.truncates(spec, {
+      steps: 200,
+      action: (t) => [Math.cos(0.2 * t)],
+      last: [{ state: [1, 0], action: [0], expected: { terminated: false, truncated: true } }]
     })
 
     it("passes g, x_init and y_init through", () => {
       const env = Registry.makeUnsafe(Registry.builtins, "Pendulum-v1", { g: 9.81, x_init: 0.1, y_init: 0 })
-      const key = Key.make(1)
-      env.reset({ key })
-      expect(physical(env)).toEqual([-0.1 + 0.2 * Key.uniforms(key, 2)[0]!, 0])
+      Contract.expectKeyedReset(spec, env, Key.make(1), 2, (u) => [-0.1 + 0.2 * u[0]!, 0])
       env.reset({ state: [Math.PI / 2, 0] })
       env.step([0])
       Assert.expectClose(physical(env), oracleStep([Math.PI / 2, 0], 0, 9.81).state, 1e-15)
