@@ -100,7 +100,6 @@ const progressLayer = (totalSteps: number): Layer.Layer<Recorder.Recorder> =>
       record: (r) => Console.log(`${Recorder.progressLine(r)}  eta ${r.steps > 0 ? Math.max(0, (r.wallSeconds * (totalSteps - r.steps)) / r.steps).toFixed(0) : "?"}s`)
     })
   )
-const silent: Layer.Layer<Recorder.Recorder> = Layer.succeed(Recorder.Recorder, Recorder.Recorder.of({ record: () => Effect.void }))
 
 const store = RunStore.layerFileSystem
 
@@ -143,7 +142,7 @@ export const train = Command.make(
         const manifest = yield* Runs.readManifest(dir)
         const outcome = yield* Runs.resume(dir).pipe(
           Effect.provide(TensorBackend.layer(manifest.config.backend)),
-          Effect.provide(flags.quiet ? silent : progressLayer(manifest.config.steps))
+          Effect.provide(flags.quiet ? Recorder.layerSilent : progressLayer(manifest.config.steps))
         )
         if (outcome.alreadyComplete) yield* Console.log(`${dir} is complete; nothing to resume`)
         return
@@ -161,7 +160,7 @@ export const train = Command.make(
       // Everything is checked before the backend loads, and the backend before anything is written.
       yield* Runs.train(out, config, { force: flags.force }).pipe(
         Effect.provide(TensorBackend.layer(config.backend)),
-        Effect.provide(flags.quiet ? silent : progressLayer(config.steps))
+        Effect.provide(flags.quiet ? Recorder.layerSilent : progressLayer(config.steps))
       )
     }).pipe(Effect.provide(store)))
 ).pipe(Command.withDescription("Train a policy; writes manifest.json, metrics.jsonl, checkpoints/, policy.json and value.json into --out"))

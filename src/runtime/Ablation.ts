@@ -28,7 +28,6 @@ import * as Registry from "../envs/Registry.ts"
 import * as Report from "./Report.ts"
 import { RunStore, type StoreError } from "./RunStore.ts"
 import * as Runs from "./Runs.ts"
-import * as Summary from "./Summary.ts"
 
 const SetValue = Schema.Union([Schema.Number, Schema.Boolean, Schema.String, Schema.Record(Schema.String, Schema.Unknown)])
 const Overrides = Schema.Record(Schema.String, SetValue)
@@ -115,13 +114,14 @@ export const decodeSpec = (text: string, file: string): Result.Result<Spec, Runs
   const spec = decoded.success
   const slugs = new Map<string, number>()
   for (const [index, variant] of spec.variants.entries()) {
-    const other = slugs.get(slug(variant.name))
+    const name = slug(variant.name)
+    const other = slugs.get(name)
     if (other !== undefined) {
       return Result.fail(new Runs.RunError({
-        message: `${file}: variants[${index}].name: "${variant.name}" and "${spec.variants[other]!.name}" share the run directory runs/${slug(variant.name)}; rename one`
+        message: `${file}: variants[${index}].name: "${variant.name}" and "${spec.variants[other]!.name}" share the run directory runs/${name}; rename one`
       }))
     }
-    slugs.set(slug(variant.name), index)
+    slugs.set(name, index)
   }
   for (const [index, variant] of spec.variants.entries()) {
     const config = configOf(spec, variant.set ?? {}, spec.seeds[0]!)
@@ -203,16 +203,16 @@ export const execute = <E, R>(
 ): Effect.Effect<{ readonly ran: number; readonly skipped: number }, E | StoreError, R | RunStore> =>
   Effect.gen(function*() {
     const statuses = yield* Effect.forEach(grid, status)
-    const todo = grid.filter((_, i) => statuses[i] !== "complete")
+    const todo = grid.flatMap((job, i) => (statuses[i] === "complete" ? [] : [{ job, resume: statuses[i] === "started" }]))
     const skipped = grid.length - todo.length
     if (skipped > 0) yield* Console.log(`${skipped} of ${grid.length} runs already complete; running ${todo.length}`)
     const started = yield* Clock.currentTimeMillis
     let done = 0
     yield* Effect.forEach(
       todo,
-      (job) =>
+      ({ job, resume }) =>
         Effect.gen(function*() {
-          yield* runJob(job, statuses[grid.indexOf(job)] === "started")
+          yield* runJob(job, resume)
           done++
           const elapsed = ((yield* Clock.currentTimeMillis) - started) / 1000
           const eta = (elapsed / done) * (todo.length - done)
@@ -236,28 +236,21 @@ const reportKey = Key.foldIn(Key.make(0), 0x7265706f)
  */
 export interface VariantRecords extends Report.VariantRuns {
   readonly changes: ReadonlyArray<string>
-  readonly runs: ReadonlyArray<{ readonly seed: number; readonly dir: string; readonly lines: ReadonlyArray<Summary.MetricsLine & Readonly<Record<string, unknown>>> }>
+  readonly runs: ReadonlyArray<{ readonly seed: number; readonly dir: string; readonly lines: ReadonlyArray<Runs.MetricsLine> }>
 }
 
 /**
- * The runs of every variant, read from DIR (a run's torn last line is skipped).
+ * The runs of every variant, read from DIR (`Runs.readMetrics`: a run's torn last line is skipped).
  *
  * @category programs
  */
 export const variantRuns = (dir: string, spec: Spec): Effect.Effect<ReadonlyArray<VariantRecords>, StoreError, RunStore> =>
-  Effect.gen(function*() {
-    const store = yield* RunStore
-    return yield* Effect.forEach(spec.variants, (variant) =>
-      Effect.gen(function*() {
-        const runs = yield* Effect.forEach(spec.seeds, (seed) =>
-          Effect.map(store.read(dir, `${runPath(variant.name, seed)}/metrics.jsonl`), (text) => ({
-            seed,
-            lines: Summary.parseMetrics(text ?? ""),
-            dir: runPath(variant.name, seed)
-          })))
-        return { name: variant.name, changes: Object.entries(variant.set ?? {}).map(([k, v]) => `${k}=${overrideText(v)}`), runs }
-      }))
-  })
+  Effect.forEach(spec.variants, (variant) =>
+    Effect.gen(function*() {
+      const runs = yield* Effect.forEach(spec.seeds, (seed) =>
+        Effect.map(Runs.readMetrics(`${dir}/${runPath(variant.name, seed)}`), (lines) => ({ seed, lines, dir: runPath(variant.name, seed) })))
+      return { name: variant.name, changes: Object.entries(variant.set ?? {}).map(([k, v]) => `${k}=${overrideText(v)}`), runs }
+    }))
 
 const describeSpec = (spec: Spec): string => {
   const common = Object.entries(spec.set ?? {}).map(([k, v]) => `${k}=${overrideText(v)}`)

@@ -14,15 +14,13 @@ import * as RunStore from "./RunStore.ts"
 import * as Runs from "./Runs.ts"
 import * as TensorBackend from "./TensorBackend.ts"
 
-const silent = Layer.succeed(Recorder.Recorder, Recorder.Recorder.of({ record: () => Effect.void }))
-
 const handlers = AblationRpcs.toLayer({
   TrainRun: ({ dir, config, resume }) =>
     (resume ? Effect.asVoid(Runs.resume(dir)) : Runs.train(dir, config, { force: true })).pipe(
       Effect.andThen(Runs.readMetrics(dir)),
       Effect.map((lines) => ({ iterations: lines.length })),
       Effect.provide(TensorBackend.layer(config.backend)),
-      Effect.provide(silent),
+      Effect.provide(Recorder.layerSilent),
       Effect.provide(RunStore.layerFileSystem.pipe(Layer.provide(NodeServices.layer))),
       Effect.mapError((e) => e.message)
     )

@@ -61,6 +61,13 @@ export const progressLine = (r: IterationReport): string =>
 export const layerTerminal: Layer.Layer<Recorder> = Layer.succeed(Recorder, Recorder.of({ record: (r) => Console.log(progressLine(r)) }))
 
 /**
+ * Discards every report (`train --quiet`, the ablation workers, tests).
+ *
+ * @category layers
+ */
+export const layerSilent: Layer.Layer<Recorder> = Layer.succeed(Recorder, Recorder.of({ record: () => Effect.void }))
+
+/**
  * A report as one JSON line; non-finite numbers become `null`.
  *
  * @category formatting

@@ -200,6 +200,19 @@ export const variantCurves = (
   return out
 }
 
+/**
+ * A mean curve and its confidence band as plot data on the curves' grid: `points`
+ * `[step, mean]` and `band` `[step, lower, upper]`, `NaN` where no seed covers a step (a gap).
+ *
+ * @category rendering
+ */
+export const meanAndBand = (
+  curves: Summary.Band & { readonly steps: ReadonlyArray<number> }
+): { readonly points: ReadonlyArray<Plot.Point>; readonly band: ReadonlyArray<Plot.BandPoint> } => ({
+  points: curves.steps.map((s, g): Plot.Point => [s, curves.mean[g] ?? NaN]),
+  band: curves.steps.map((s, g): Plot.BandPoint => [s, curves.lower[g] ?? NaN, curves.upper[g] ?? NaN])
+})
+
 // -- Formatting ----------------------------------------------------------------------------------
 
 /**
@@ -312,10 +325,8 @@ export const reportHtml = (summary: AblationSummary, curvesByVariant: Readonly<R
     .map((v, i) => ({ v, color: Plot.colorAt(i), curves: Object.hasOwn(curvesByVariant, v.name) ? curvesByVariant[v.name] : undefined }))
     .filter((p): p is { v: VariantSummary; color: string; curves: VariantCurves } => p.curves !== undefined)
 
-  const meanSeries = (c: VariantCurves): Array<Plot.Point> => c.steps.map((s, g) => [s, c.mean[g] ?? NaN])
-  const bandSeries = (c: VariantCurves): Array<Plot.BandPoint> => c.steps.map((s, g) => [s, c.lower[g] ?? NaN, c.upper[g] ?? NaN])
   const main = Plot.linePlot(
-    plotted.map(({ v, color, curves }) => ({ name: v.name, color, points: meanSeries(curves), band: bandSeries(curves) })),
+    plotted.map(({ v, color, curves }) => ({ name: v.name, color, ...meanAndBand(curves) })),
     {
       title: `Learning curves: mean and ${ci} over seeds`,
       xLabel: "environment steps",
@@ -340,7 +351,7 @@ export const reportHtml = (summary: AblationSummary, curvesByVariant: Readonly<R
     Plot.linePlot(
       [
         ...curves.seeds.map((s) => ({ name: `seed ${s.seed}`, color, points: s.curve, lineWidth: 1, opacity: 0.35, legend: false })),
-        { name: v.name, color, points: meanSeries(curves), band: bandSeries(curves) }
+        { name: v.name, color, ...meanAndBand(curves) }
       ],
       {
         title: v.name,

@@ -74,14 +74,7 @@ export const series = (dirs: ReadonlyArray<string>, metric: string): Effect.Effe
         if (!keysOf(all).includes(metric)) return yield* noMetric(dir, metric, all)
         const relabelled = variants.map((v) => ({ ...v, runs: v.runs.map((r) => ({ ...r, lines: asCurveLines(r.lines, metric) })) }))
         const curves = Report.variantCurves(relabelled, bandKey)
-        for (const v of relabelled) {
-          const c = curves[v.name]!
-          out.push({
-            name: prefix(v.name, dir),
-            points: c.steps.map((s, g): Plot.Point => [s, c.mean[g] ?? NaN]),
-            band: c.steps.map((s, g): Plot.BandPoint => [s, c.lower[g] ?? NaN, c.upper[g] ?? NaN])
-          })
-        }
+        for (const v of relabelled) out.push({ name: prefix(v.name, dir), ...Report.meanAndBand(curves[v.name]!) })
         continue
       }
       const text = yield* store.read(dir, "metrics.jsonl")

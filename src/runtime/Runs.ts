@@ -30,7 +30,8 @@ import * as Train from "../algorithms/Train.ts"
 import * as Registry from "../envs/Registry.ts"
 import * as Wrappers from "../envs/Wrappers.ts"
 import * as Recorder from "./Recorder.ts"
-import { RunStore, type StoreError } from "./RunStore.ts"
+import { RunStore, type RunStoreShape, type StoreError } from "./RunStore.ts"
+import * as Summary from "./Summary.ts"
 import { TensorBackend } from "./TensorBackend.ts"
 
 /** @category constants */
@@ -126,7 +127,7 @@ const gitCommit = (): string | undefined => {
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`
 
-const decodeJson = <A>(schema: Schema.Codec<A, unknown>, text: string, what: string): Result.Result<A, RunError> => {
+const decodeJson = <S extends Schema.ConstraintDecoder<unknown>>(schema: S, text: string, what: string): Result.Result<S["Type"], RunError> => {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
@@ -149,7 +150,7 @@ export const readManifest = (dir: string): Effect.Effect<Manifest, RunError | St
     const store = yield* RunStore
     const text = yield* store.read(dir, MANIFEST)
     if (text === undefined) return yield* new RunError({ message: `${dir} is not a run directory (no ${MANIFEST})` })
-    const manifest = decodeJson(Manifest as unknown as Schema.Codec<Manifest, unknown>, text, `${dir}/${MANIFEST}`)
+    const manifest = decodeJson(Manifest, text, `${dir}/${MANIFEST}`)
     return Result.isFailure(manifest) ? yield* manifest.failure : manifest.success
   })
 
@@ -171,6 +172,9 @@ const StateJson = Schema.Struct({
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 const checkpointName = (iteration: number) => `${CHECKPOINTS}/it-${String(iteration).padStart(6, "0")}.json`
+// The checkpoints' file names in `dir/checkpoints`, oldest first (a `.tmp` left by a kill is not one).
+const checkpointNames = (store: RunStoreShape, dir: string) =>
+  Effect.map(store.list(dir, CHECKPOINTS), (names) => names.filter((n) => /^it-\d{6}\.json$/.test(n)))
 
 /**
  * A checkpoint's text: the state's JSON, its SHA-256, the formats it was written with.
@@ -195,10 +199,11 @@ export const decodeCheckpoint = (run: Train.Run, text: string, name: string): Re
   if (JSON.parse(head[2]!) !== Key.format) return Result.fail(new RunError({ message: `${name}: key format ${head[2]}, this version uses ${Key.format}` }))
   const body = text.slice(head[0].length, text.length - 2)
   if (sha256(body) !== head[4]) return Result.fail(new RunError({ message: `${name}: checksum mismatch (the file is corrupt)` }))
-  const state = decodeJson(StateJson as unknown as Schema.Codec<Train.StateJson, unknown>, body, name)
+  const state = decodeJson(StateJson, body, name)
   if (Result.isFailure(state)) return Result.fail(state.failure)
   try {
-    return Result.succeed(Train.stateFromJson(run, state.success))
+    // The schema reads the environments' snapshot as a record; `stateFromJson` checks its shape.
+    return Result.succeed(Train.stateFromJson(run, state.success as Train.StateJson))
   } catch (cause) {
     return Result.fail(new RunError({ message: `${name}: does not fit the run: ${cause instanceof Error ? cause.message : String(cause)}`, cause }))
   }
@@ -215,8 +220,7 @@ export const decodeCheckpoint = (run: Train.Run, text: string, name: string): Re
 export const latestCheckpoint = (dir: string, run: Train.Run, upTo: number = Infinity): Effect.Effect<Train.TrainingState | undefined, StoreError, RunStore> =>
   Effect.gen(function*() {
     const store = yield* RunStore
-    const names = (yield* store.list(dir, CHECKPOINTS)).filter((n) => /^it-\d{6}\.json$/.test(n)).reverse()
-    for (const name of names) {
+    for (const name of (yield* checkpointNames(store, dir)).reverse()) {
       const iteration = Number(name.slice(3, 9))
       if (iteration > upTo) {
         yield* Console.error(`trustregion: skipping checkpoint ${dir}/${CHECKPOINTS}/${name}: metrics.jsonl ends at iteration ${upTo}`)
@@ -234,7 +238,7 @@ const writeCheckpoint = (dir: string, state: Train.TrainingState, text: string =
   Effect.gen(function*() {
     const store = yield* RunStore
     yield* store.write(dir, checkpointName(state.iteration), text)
-    const names = (yield* store.list(dir, CHECKPOINTS)).filter((n) => /^it-\d{6}\.json$/.test(n))
+    const names = yield* checkpointNames(store, dir)
     for (const old of names.slice(0, Math.max(0, names.length - KEEP_CHECKPOINTS))) yield* store.remove(dir, `${CHECKPOINTS}/${old}`)
   })
 
@@ -261,21 +265,25 @@ const drive = (dir: string, config: Config, run: Train.Run, from: Train.Training
     const store = yield* RunStore
     // The environments are the one mutable part of a state: they advance as soon as the next
     // iteration is pulled. A checkpoint written on interrupt (during that next iteration) uses
-    // their snapshot taken when the state's iteration finished (`environments`, JSON text; some
-    // 10 µs, where encoding the whole checkpoint every iteration would cost some 5 ms).
-    const latest = yield* Ref.make<{ state: Train.TrainingState | undefined; saved: boolean; environments?: string }>({ state: from, saved: true })
+    // their snapshot taken when the state's iteration finished (`unsaved`, plain data made
+    // afresh by `snapshot()`; some 10 µs, where encoding the whole checkpoint every iteration
+    // would cost some 5 ms). An iteration whose checkpoint is written needs none.
+    const latest = yield* Ref.make<{ readonly state: Train.TrainingState | undefined; readonly unsaved?: Train.StateJson["environments"] }>({ state: from })
     const saveLatest = Effect.gen(function*() {
-      const { state, saved, environments } = yield* Ref.get(latest)
-      if (state !== undefined && !saved) yield* writeCheckpoint(dir, state, encodeCheckpoint(state, environments === undefined ? undefined : JSON.parse(environments)))
+      const { state, unsaved } = yield* Ref.get(latest)
+      if (state !== undefined && unsaved !== undefined) yield* writeCheckpoint(dir, state, encodeCheckpoint(state, unsaved))
     })
     yield* Train.iterations(run, { ...(from === undefined ? {} : { from }), wallOffset }).pipe(
-      Stream.runForEach((iteration) =>
+      Stream.runForEach(({ report, state }) =>
         Effect.gen(function*() {
-          yield* store.append(dir, METRICS, Recorder.jsonLine(iteration.report))
-          const due = iteration.state.iteration % config.checkpointEvery === 0
-          if (due) yield* writeCheckpoint(dir, iteration.state)
-          yield* Ref.set(latest, { state: iteration.state, saved: due, environments: JSON.stringify(iteration.state.rollout.venv.snapshot()) })
-          yield* Recorder.record(iteration.report)
+          yield* store.append(dir, METRICS, Recorder.jsonLine(report))
+          if (state.iteration % config.checkpointEvery === 0) {
+            yield* writeCheckpoint(dir, state)
+            yield* Ref.set(latest, { state })
+          } else {
+            yield* Ref.set(latest, { state, unsaved: state.rollout.venv.snapshot() })
+          }
+          yield* Recorder.record(report)
         })
       ),
       Effect.onInterrupt(() => saveLatest.pipe(Effect.catch(() => Effect.void)))
@@ -301,7 +309,7 @@ export const train = (dir: string, config: Config, options: { readonly force: bo
     const run = runOf(config)
     if (Result.isFailure(run)) return yield* run.failure
     yield* Train.check(run.success)
-    if (!options.force && (yield* store.exists(dir, MANIFEST)) || !options.force && (yield* store.exists(dir, METRICS))) {
+    if (!options.force && ((yield* store.exists(dir, MANIFEST)) || (yield* store.exists(dir, METRICS)))) {
       return yield* new RunExistsError({ dir, message: `${dir} already holds a run; pass --force to overwrite it, --resume to continue it, or choose another --out` })
     }
     const backend = yield* TensorBackend
@@ -318,8 +326,7 @@ export const train = (dir: string, config: Config, options: { readonly force: bo
       ...(commit === undefined ? {} : { gitCommit: commit }),
       startTime
     }
-    for (const name of [COMPLETE, POLICY, VALUE]) yield* store.remove(dir, name)
-    yield* store.remove(dir, CHECKPOINTS)
+    for (const name of [COMPLETE, POLICY, VALUE, CHECKPOINTS]) yield* store.remove(dir, name)
     yield* store.write(dir, METRICS, "")
     yield* store.write(dir, MANIFEST, json(manifest))
     yield* drive(dir, config, run.success, undefined, 0)
@@ -345,31 +352,29 @@ export const resume = (dir: string) =>
     const state = yield* latestCheckpoint(dir, run.success, contiguous === -1 ? lines.length : contiguous)
     const kept = lines.filter((line) => state !== undefined && line.iteration <= state.iteration)
     yield* store.write(dir, METRICS, kept.map((line) => `${JSON.stringify(line)}\n`).join(""))
-    yield* drive(dir, manifest.config, run.success, state, (kept.at(-1)?.wallSeconds as number | undefined) ?? 0)
+    yield* drive(dir, manifest.config, run.success, state, kept.at(-1)?.wallSeconds ?? 0)
     return { resumedFrom: state?.iteration, alreadyComplete: false } as const
   })
 
 /**
- * The complete lines of `metrics.jsonl`, parsed (a torn last line is ignored).
+ * A parsed line of `metrics.jsonl`: an iteration report with every key it was written with.
+ *
+ * @category models
+ */
+export type MetricsLine = Summary.MetricsLine & Readonly<Record<string, unknown>> & { readonly iteration: number }
+
+/**
+ * The complete lines of `metrics.jsonl`, parsed by `Summary.parseMetrics`: the text after the
+ * last newline (empty, or a line cut short by a kill) is ignored, and so is a line that is not
+ * an iteration report.
  *
  * @category functions
  */
-export const readMetrics = (dir: string): Effect.Effect<ReadonlyArray<Record<string, unknown> & { readonly iteration: number }>, StoreError, RunStore> =>
+export const readMetrics = (dir: string): Effect.Effect<ReadonlyArray<MetricsLine>, StoreError, RunStore> =>
   Effect.gen(function*() {
     const store = yield* RunStore
     const text = (yield* store.read(dir, METRICS)) ?? ""
-    const lines = text.split("\n")
-    lines.pop() // the text after the last newline: empty, or a line cut short
-    const out: Array<Record<string, unknown> & { readonly iteration: number }> = []
-    for (const line of lines) {
-      try {
-        const parsed = JSON.parse(line)
-        if (typeof parsed?.iteration === "number") out.push(parsed)
-      } catch {
-        break
-      }
-    }
-    return out
+    return Summary.parseMetrics(text.slice(0, text.lastIndexOf("\n") + 1)).filter((line): line is MetricsLine => typeof line["iteration"] === "number")
   })
 
 // -- Replay ---------------------------------------------------------------------------------------------
@@ -442,7 +447,7 @@ export const evaluate = (dir: string, options: { readonly episodes: number; read
     const manifest = yield* readManifest(dir)
     const text = yield* store.read(dir, POLICY)
     if (text === undefined) return yield* new RunError({ message: `${dir} has no ${POLICY} (the run has not finished; resume it first)` })
-    const saved = decodeJson(SavedPolicy as unknown as Schema.Codec<typeof SavedPolicy.Type, unknown>, text, `${dir}/${POLICY}`)
+    const saved = decodeJson(SavedPolicy, text, `${dir}/${POLICY}`)
     if (Result.isFailure(saved)) return yield* saved.failure
     const policy = saved.success.policy as Policy.Spec
     const params = Float64Array.from(saved.success.params)

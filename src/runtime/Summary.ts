@@ -326,9 +326,5 @@ export const curveBand = (
   options: BootstrapOptions & { readonly points?: number } = {}
 ): Band & { readonly steps: ReadonlyArray<number> } => {
   const steps = stepGrid(curves, options.points ?? 100)
-  const bootstrap: BootstrapOptions = {
-    ...(options.resamples === undefined ? {} : { resamples: options.resamples }),
-    ...(options.level === undefined ? {} : { level: options.level })
-  }
-  return { steps, ...meanBand(alignCurves(curves, steps), key, bootstrap) }
+  return { steps, ...meanBand(alignCurves(curves, steps), key, options) }
 }

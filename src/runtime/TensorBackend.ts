@@ -85,6 +85,10 @@ const register = (name: BackendName): Effect.Effect<void, BackendUnavailableErro
 
 let active: { name: BackendName; scopes: number } | undefined
 
+const releaseEngine = Effect.sync(() => {
+  if (active !== undefined && --active.scopes === 0) active = undefined
+})
+
 /**
  * A layer that initialises the named backend for its lifetime. tfjs has one process-global
  * engine, so two scopes may share a backend but not hold different ones at once.
@@ -105,9 +109,6 @@ export const layer = (name: BackendName): Layer.Layer<TensorBackend, BackendUnav
           })
         }
         active = { name, scopes: (active?.scopes ?? 0) + 1 }
-        const release = Effect.sync(() => {
-          if (active !== undefined && --active.scopes === 0) active = undefined
-        })
         yield* Effect.gen(function*() {
           yield* register(name)
           const ok = yield* Effect.tryPromise({
@@ -122,13 +123,10 @@ export const layer = (name: BackendName): Layer.Layer<TensorBackend, BackendUnav
           if (!ok || tf.getBackend() !== name) {
             return yield* new BackendUnavailableError({ backend: name, message: `tfjs could not initialise the ${name} backend` })
           }
-        }).pipe(Effect.onError(() => release))
+        }).pipe(Effect.onError(() => releaseEngine))
         return TensorBackend.of({ name, version: tf.version_core, numTensors: () => tf.memory().numTensors })
       }),
-      () =>
-        Effect.sync(() => {
-          if (active !== undefined && --active.scopes === 0) active = undefined
-        })
+      () => releaseEngine
     )
   )
 

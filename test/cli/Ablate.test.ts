@@ -1,13 +1,8 @@
-import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FileSystem, Layer, Path } from "effect"
-import { Command } from "effect/cli"
+import { Effect } from "effect"
 import { TestConsole } from "effect/testing"
-import * as Cli from "../../src/cli/Cli.ts"
 import * as Report from "../../src/runtime/Report.ts"
-
-const run = (...argv: Array<string>) => Command.runWith(Cli.command, { version: Cli.version })(argv)
-const environment = Layer.mergeAll(NodeServices.layer, Cli.layer)
+import { environment, readJson, run, scratch } from "./Support.ts"
 
 // Two variants × two seeds, two iterations of 256 steps each: the grid in a few seconds.
 const spec = {
@@ -34,9 +29,7 @@ const deterministicPart = (summary: Report.AblationSummary) =>
 // A scoped temporary directory holding `spec.json` (the value as JSON, or a string as it is).
 const specDirectory = (value: unknown) =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const dir = yield* fs.makeTempDirectoryScoped()
+    const { fs, path, dir } = yield* scratch
     const file = path.join(dir, "spec.json")
     yield* fs.writeFileString(file, typeof value === "string" ? value : JSON.stringify(value))
     return { fs, path, dir, file }
@@ -61,8 +54,8 @@ describe("ablate", () => {
         expect(withoutWall(b)).toEqual(withoutWall(a))
         expect(yield* fs.readFileString(path.join(two, runDir, "policy.json"))).toBe(yield* fs.readFileString(path.join(one, runDir, "policy.json")))
       }
-      const summaryOne = Report.decodeSummary(JSON.parse(yield* fs.readFileString(path.join(one, "summary.json"))))
-      const summaryTwo = Report.decodeSummary(JSON.parse(yield* fs.readFileString(path.join(two, "summary.json"))))
+      const summaryOne = Report.decodeSummary(yield* readJson(path.join(one, "summary.json")))
+      const summaryTwo = Report.decodeSummary(yield* readJson(path.join(two, "summary.json")))
       expect(deterministicPart(summaryTwo)).toEqual(deterministicPart(summaryOne))
 
       // The summary's numbers recomputed from the runs' metrics, independently of Report.make.
@@ -181,12 +174,11 @@ describe("ablate", () => {
 describe("plot", () => {
   it.effect("draws runs and ablations to SVG and PNG; refuses other formats, unknown metrics and non-run directories", () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
-      const dir = yield* fs.makeTempDirectoryScoped()
+      const { fs, path, dir } = yield* scratch
       const a = path.join(dir, "a"), b = path.join(dir, "b")
-      yield* run("train", "--steps", "512", "--set", "numEnvs=1", "--set", "stepsPerEnv=128", "--seed", "0", "--out", a, "--quiet")
-      yield* run("train", "--steps", "512", "--set", "numEnvs=1", "--set", "stepsPerEnv=128", "--seed", "1", "--out", b, "--quiet")
+      for (const [seed, out] of [["0", a], ["1", b]] as const) {
+        yield* run("train", "--steps", "512", "--set", "numEnvs=1", "--set", "stepsPerEnv=128", "--seed", seed, "--out", out, "--quiet")
+      }
 
       const svg = path.join(dir, "curves.svg")
       yield* run("plot", a, b, "--metric", "kl", "--out", svg, "--title", "KL per iteration")
@@ -217,5 +209,4 @@ describe("plot", () => {
         expect(yield* fs.readFileString(svg)).toBe(before)
       }
     }).pipe(Effect.provide(environment)), 60_000)
-
 })

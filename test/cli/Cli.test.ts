@@ -1,12 +1,7 @@
-import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FileSystem, Layer, Path } from "effect"
-import { Command } from "effect/cli"
+import { Effect, FileSystem } from "effect"
 import { TestConsole } from "effect/testing"
-import * as Cli from "../../src/cli/Cli.ts"
-
-const run = (...argv: Array<string>) => Command.runWith(Cli.command, { version: Cli.version })(argv)
-const environment = Layer.mergeAll(NodeServices.layer, Cli.layer)
+import { environment, readJson, run, scratch } from "./Support.ts"
 
 // The keys every metrics line carries (issue #2), with their meanings in docs/metrics.md.
 const requiredKeys = [
@@ -19,6 +14,14 @@ const readLines = (file: string) =>
     const fs = yield* FileSystem.FileSystem
     const text = yield* fs.readFileString(file)
     return text.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>)
+  })
+
+/** A refused command printed nothing on stdout and left `out` unwritten. */
+const nothingWritten = (out: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    expect(yield* TestConsole.logLines).toEqual([])
+    expect(yield* fs.exists(out)).toBe(false)
   })
 
 describe("Cli", () => {
@@ -39,23 +42,17 @@ describe("Cli", () => {
     for (const [flags, message] of cases) {
       it.effect(`${flags.join(" ")}: one line naming the flag and the allowed values, nothing written`, () =>
         Effect.gen(function*() {
-          const fs = yield* FileSystem.FileSystem
-          const path = yield* Path.Path
-          const dir = yield* fs.makeTempDirectoryScoped()
-          const out = path.join(dir, "run")
+          const { out } = yield* scratch
           const error = yield* Effect.flip(run("train", ...flags, "--out", out))
           expect(error._tag).toBe("ShowHelp")
           expect(yield* TestConsole.errorLines).toEqual([message])
-          expect(yield* TestConsole.logLines).toEqual([])
-          expect(yield* fs.exists(out)).toBe(false)
+          yield* nothingWritten(out)
         }).pipe(Effect.provide(environment)))
     }
 
     it.effect("an unavailable backend fails before anything is written", () =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
-        const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
+        const { fs, out } = yield* scratch
         const error = yield* Effect.flip(run("train", "--backend", "node", "--out", out))
         expect(error._tag).toBe("UserError")
         expect(yield* fs.exists(out)).toBe(false)
@@ -74,15 +71,13 @@ describe("Cli", () => {
   describe("train", () => {
     it.effect("writes manifest.json, metrics.jsonl, checkpoints, complete.json, policy.json and value.json; same seed twice, same metrics", () =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
-        const dir = yield* fs.makeTempDirectoryScoped()
+        const { fs, path, dir } = yield* scratch
         const a = path.join(dir, "a"), b = path.join(dir, "b")
         yield* run("train", "--steps", "2048", "--seed", "3", "--out", a, "--quiet")
         yield* run("train", "--steps", "2048", "--seed", "3", "--out", b, "--quiet")
         expect((yield* fs.readDirectory(a)).sort()).toEqual(["checkpoints", "complete.json", "manifest.json", "metrics.jsonl", "policy.json", "value.json"])
 
-        const manifest = JSON.parse(yield* fs.readFileString(path.join(a, "manifest.json")))
+        const manifest = yield* readJson(path.join(a, "manifest.json"))
         expect(manifest.config).toMatchObject({ algo: "trpo", env: "CartPole-v1", seed: 3, steps: 2048, backend: "wasm", checkpointEvery: 10 })
         expect(manifest.keyFormat).toBe("threefry2x32-20/v1")
         expect(manifest.node).toBe(process.version)
@@ -97,16 +92,14 @@ describe("Cli", () => {
         const strip = (lines: ReadonlyArray<Record<string, unknown>>) => lines.map(({ wallSeconds: _, ...rest }) => rest)
         expect(strip(linesB)).toEqual(strip(linesA))
 
-        const policy = JSON.parse(yield* fs.readFileString(path.join(a, "policy.json")))
+        const policy = yield* readJson(path.join(a, "policy.json"))
         expect(policy.policy.network.sizes).toEqual([4, 64, 64, 2])
         expect(policy.params).toHaveLength(4610)
       }).pipe(Effect.provide(environment)), 60_000)
 
     it.effect("refuses to overwrite an existing run unless --force", () =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
-        const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
+        const { fs, path, out } = yield* scratch
         yield* run("train", "--steps", "1", "--out", out, "--quiet")
         const before = yield* fs.readFileString(path.join(out, "metrics.jsonl"))
         const error = yield* Effect.flip(run("train", "--steps", "1", "--out", out, "--quiet"))
@@ -139,12 +132,10 @@ describe("Cli", () => {
     for (const [algo, tag, check] of algos) {
       it.effect(`--algo ${algo} --steps 1 writes a run whose recipe is ${algo}'s (${tag})`, () =>
         Effect.gen(function*() {
-          const fs = yield* FileSystem.FileSystem
-          const path = yield* Path.Path
-          const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
+          const { fs, path, out } = yield* scratch
           yield* run("train", "--algo", algo, "--steps", "1", "--out", out, "--quiet")
           expect(yield* TestConsole.errorLines).toEqual([])
-          const manifest = JSON.parse(yield* fs.readFileString(path.join(out, "manifest.json")))
+          const manifest = yield* readJson(path.join(out, "manifest.json"))
           expect(manifest.config.algo).toBe(algo)
           expect(manifest.recipe.name).toBe(algo)
           expect(manifest.recipe._tag).toBe(tag)
@@ -159,11 +150,9 @@ describe("Cli", () => {
 
     it.effect("--set step.maxKl=0.02 (and a second --set) appears in manifest.json's recipe and in set", () =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
-        const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
+        const { path, out } = yield* scratch
         yield* run("train", "--steps", "1", "--set", "step.maxKl=0.02", "--set", "numEnvs=1", "--out", out, "--quiet")
-        const manifest = JSON.parse(yield* fs.readFileString(path.join(out, "manifest.json")))
+        const manifest = yield* readJson(path.join(out, "manifest.json"))
         expect(manifest.config.set).toEqual([["step.maxKl", "0.02"], ["numEnvs", "1"]])
         // TRPO's CartPole step with δ replaced, the rest as tuned.
         expect(manifest.recipe.step).toEqual({ _tag: "BacktrackingLineSearch", maxKl: 0.02, backtrackRatio: 0.8, maxBacktracks: 10, klTolerance: 1 })
@@ -182,9 +171,7 @@ describe("Cli", () => {
     for (const [flags, set, line] of badSets) {
       it.effect(`${[...flags, "--set", set].join(" ")}: exactly one line naming the key, nothing written`, () =>
         Effect.gen(function*() {
-          const fs = yield* FileSystem.FileSystem
-          const path = yield* Path.Path
-          const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
+          const { out } = yield* scratch
           const error = yield* Effect.flip(run("train", ...flags, "--set", set, "--steps", "1", "--out", out, "--quiet"))
           expect(error._tag).toBe("UserError")
           const lines = yield* TestConsole.errorLines
@@ -192,22 +179,19 @@ describe("Cli", () => {
           expect(String(lines[0]).startsWith("trustregion: --set ")).toBe(true)
           expect(lines[0]).toContain(set.slice(0, set.indexOf("=")))
           expect(lines).toEqual([line])
-          expect(yield* TestConsole.logLines).toEqual([])
-          expect(yield* fs.exists(out)).toBe(false)
+          yield* nothingWritten(out)
         }).pipe(Effect.provide(environment)))
     }
 
     it.effect("--env Pendulum-v1 is accepted and trains a Gaussian policy", () =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
-        const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
+        const { path, out } = yield* scratch
         yield* run("train", "--env", "Pendulum-v1", "--steps", "1", "--set", "stepsPerEnv=64", "--out", out, "--quiet")
         expect(yield* TestConsole.errorLines).toEqual([])
-        const manifest = JSON.parse(yield* fs.readFileString(path.join(out, "manifest.json")))
+        const manifest = yield* readJson(path.join(out, "manifest.json"))
         expect(manifest.config).toMatchObject({ algo: "trpo", env: "Pendulum-v1" })
         expect(manifest.recipe.name).toBe("trpo")
-        const policy = JSON.parse(yield* fs.readFileString(path.join(out, "policy.json")))
+        const policy = yield* readJson(path.join(out, "policy.json"))
         expect(policy.policy.network.sizes).toEqual([3, 64, 64, 1])
         expect(policy.policy.distribution._tag).toBe("DiagGaussian")
         // (3 + 1)·64 + (64 + 1)·64 + (64 + 1)·1 network parameters and one log-std.
@@ -217,9 +201,7 @@ describe("Cli", () => {
 
     it.effect("a dense solver over its parameter limit fails with one line before anything is written", () =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
-        const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
+        const { fs, out } = yield* scratch
         const error = yield* Effect.flip(run("train", "--steps", "1", "--set", `solver={"_tag":"DenseCholesky","maxParameters":100}`, "--out", out, "--quiet"))
         expect(error._tag).toBe("UserError")
         // CartPole's 4×64×64×2 policy: (4 + 1)·64 + (64 + 1)·64 + (64 + 1)·2 = 4610 parameters.
@@ -231,19 +213,17 @@ describe("Cli", () => {
 
     it.effect("the same dense solver trains a policy within its limit (hidden size 8: 58 parameters)", () =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
-        const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
+        const { path, out } = yield* scratch
         yield* run(
           "train", "--steps", "1", "--set", "policyHiddenSizes=8", "--set", `solver={"_tag":"DenseCholesky","maxParameters":100}`, "--set", "stepsPerEnv=64",
           "--out", out, "--quiet"
         )
         expect(yield* TestConsole.errorLines).toEqual([])
-        const manifest = JSON.parse(yield* fs.readFileString(path.join(out, "manifest.json")))
+        const manifest = yield* readJson(path.join(out, "manifest.json"))
         expect(manifest.recipe.solver).toEqual({ _tag: "DenseCholesky", maxParameters: 100 })
         expect(manifest.config.set).toEqual([["policyHiddenSizes", "8"], ["solver", `{"_tag":"DenseCholesky","maxParameters":100}`], ["stepsPerEnv", "64"]])
         // (4 + 1)·8 + (8 + 1)·2 = 58.
-        expect(JSON.parse(yield* fs.readFileString(path.join(out, "policy.json"))).params).toHaveLength(58)
+        expect((yield* readJson(path.join(out, "policy.json"))).params).toHaveLength(58)
         expect(yield* readLines(path.join(out, "metrics.jsonl"))).toHaveLength(1)
       }).pipe(Effect.provide(environment)), 60_000)
   })

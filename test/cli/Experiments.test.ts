@@ -4,16 +4,13 @@
 // directory that already holds a run. The uninterrupted runs are trained in this process, through
 // the same command, before any child starts (training blocks the event loop that watches the
 // children); the tests then run concurrently, their processes sharing the cores.
-import { NodeServices } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { Context, Effect, FileSystem, Layer, Path } from "effect"
-import { Command } from "effect/cli"
 import * as Key from "../../src/algebra/Key.ts"
-import * as Cli from "../../src/cli/Cli.ts"
+import { environment, run, scratch } from "./Support.ts"
 
-const environment = Layer.mergeAll(NodeServices.layer, Cli.layer)
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const bin = fileURLToPath(new URL("../../bin/trustregion.js", import.meta.url))
 
@@ -100,10 +97,8 @@ const withoutWall = (text: string): ReadonlyArray<string> =>
 /** The uninterrupted run of `flags`, trained in this process through the same command. */
 const uninterrupted = (flags: ReadonlyArray<string>) =>
   Effect.scoped(Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
-    yield* Command.runWith(Cli.command, { version: Cli.version })(["train", ...flags, "--out", out, "--quiet"])
+    const { out } = yield* scratch
+    yield* run("train", ...flags, "--out", out, "--quiet")
     return yield* readRun(out)
   }))
 
@@ -154,10 +149,8 @@ layer(Layer.provideMerge(Baselines.layer, environment), { concurrent: true })("E
     for (const c of cases) {
       it.effect(`${c.name}: SIGKILL after k = ${c.k} iterations (seeded draw), then train --resume: metrics.jsonl, policy.json and value.json equal the uninterrupted run's`, () =>
         Effect.gen(function*() {
-          const fs = yield* FileSystem.FileSystem
-          const path = yield* Path.Path
           const baseline = (yield* Baselines)[c.baseline]
-          const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
+          const { out } = yield* scratch
 
           const killed = yield* cli(["train", ...c.flags, "--out", out], signalAfter(c.k, "SIGKILL"))
           expect(killed, killed.stderr).toMatchObject({ code: null, signal: "SIGKILL" })
@@ -183,10 +176,8 @@ layer(Layer.provideMerge(Baselines.layer, environment), { concurrent: true })("E
     const k = killAfter(2)
     it.effect(`trpo CartPole-v1: SIGINT after k = ${k} iterations exits with 130 and a checkpoint of the last finished iteration; train --resume ends identical`, () =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
         const { trpoCartPole: baseline } = yield* Baselines
-        const out = path.join(yield* fs.makeTempDirectoryScoped(), "run")
+        const { out } = yield* scratch
 
         const stopped = yield* cli(["train", ...trpoCartPole, "--out", out], signalAfter(k, "SIGINT"))
         expect(stopped, stopped.stderr).toMatchObject({ code: 130, signal: null })
@@ -216,10 +207,8 @@ layer(Layer.provideMerge(Baselines.layer, environment), { concurrent: true })("E
   describe("replay and train on an existing run", () => {
     it.effect("replay: 0 and one line on the untouched run, 1 and one line naming iteration and key on a perturbed one; train --out without --force: 1, one line, nothing changed", () =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
         const { trpoCartPole: baseline } = yield* Baselines
-        const tmp = yield* fs.makeTempDirectoryScoped()
+        const { fs, path, dir: tmp } = yield* scratch
         const untouched = path.join(tmp, "untouched"), perturbed = path.join(tmp, "perturbed"), existing = path.join(tmp, "existing")
         for (const dir of [untouched, perturbed, existing]) yield* writeRun(dir, baseline)
 

@@ -187,4 +187,13 @@ describe("Recorder", () => {
         expect(yield* TestConsole.logLines).toEqual(reports.map(Recorder.progressLine))
       }).pipe(Effect.provide(TestConsole.layer)))
   })
+
+  describe("layerSilent", () => {
+    it.effect("accepts every report and prints nothing", () =>
+      Effect.gen(function*() {
+        yield* recordAll(reports).pipe(Effect.provide(Recorder.layerSilent))
+        expect(yield* TestConsole.logLines).toEqual([])
+        expect(yield* TestConsole.errorLines).toEqual([])
+      }).pipe(Effect.provide(TestConsole.layer)))
+  })
 })

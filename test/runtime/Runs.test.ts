@@ -44,8 +44,6 @@ const configOf = (c: Case): Runs.Config => ({ algo: c.algo, env: c.env, seed: 5,
 const checkpointName = (iteration: number) => `checkpoints/it-${String(iteration).padStart(6, "0")}.json`
 const FINAL_CHECKPOINT = checkpointName(ITERATIONS)
 
-const silent = Layer.succeed(Recorder.Recorder, Recorder.Recorder.of({ record: () => Effect.void }))
-
 /** Every file of a run directory (the root and `checkpoints/`), by name. */
 const snapshot = (dir: string) =>
   Effect.gen(function*() {
@@ -75,7 +73,7 @@ const baselines = cases.map((c) =>
   memo(Effect.gen(function*() {
     yield* Runs.train(DIR, configOf(c), { force: false })
     return yield* snapshot(DIR)
-  }).pipe(Effect.provide(Layer.mergeAll(Layer.fresh(RunStore.layerMemory), silent))))
+  }).pipe(Effect.provide(Layer.mergeAll(Layer.fresh(RunStore.layerMemory), Recorder.layerSilent))))
 )
 
 /**
@@ -559,7 +557,7 @@ layer(TensorBackend.layerWasm)("Runs", (it) => {
       Effect.gen(function*() {
         const baseline = yield* baselines[0]!
         yield* restore(DIR, baseline)
-        const error = yield* Effect.flip(Runs.train(DIR, configOf(cases[1]!), { force: false }).pipe(Effect.provide(silent)))
+        const error = yield* Effect.flip(Runs.train(DIR, configOf(cases[1]!), { force: false }).pipe(Effect.provide(Recorder.layerSilent)))
         expect(error).toBeInstanceOf(Runs.RunExistsError)
         expect(error.message).toBe(`${DIR} already holds a run; pass --force to overwrite it, --resume to continue it, or choose another --out`)
         expect(yield* snapshot(DIR)).toEqual(baseline)
