@@ -51,6 +51,11 @@ export interface SolveResult {
 export interface Solver {
   readonly _tag: string
   solve(operator: LinearOperator, b: Float64Array): SolveResult
+  /**
+   * The error `solve` would throw for an operator of this dimension, or `undefined`: lets a
+   * run reject a recipe before training (the dense solve's parameter limit). Absent: any size.
+   */
+  check?(dimension: number): Error | undefined
 }
 
 /**

@@ -49,11 +49,12 @@ export interface MatrixOptions {
  */
 const metricRoots = (factor: Distribution.ReducedFisher, outputs: ArrayLike<number>, extra: ArrayLike<number>, size: number): Float64Array => {
   const r = factor.rank
+  const metric = factor.at(outputs, extra, size)
   // Column k of every N_i, as N_i e_k for the unit tangent e_k.
   const columns = Array.from({ length: r }, (_, k) => {
     const unit = new Float64Array(size * r)
     for (let i = 0; i < size; i++) unit[i * r + k] = 1
-    return factor.apply(outputs, extra, unit, size, 1)
+    return metric(unit, 1)
   })
   const roots = new Float64Array(size * r * r)
   for (let i = 0; i < size; i++) {
@@ -554,7 +555,7 @@ export interface DenseCholesky extends ConjugateGradient.Solver {
  *
  * **Gotchas**: throws {@link DenseSolveTooLargeError} when `operator.dimension` exceeds
  * `maxParameters` (default 2000: ~1 s of factorisation and 32 MB per matrix) before building
- * anything — check a recipe up front with {@link checkSize} — and
+ * anything — check a recipe up front with the block's `check` ({@link checkSize}) — and
  * {@link DenseMatrixUnavailableError} when the operator has no `dense()`.
  *
  * @category constructors
@@ -564,12 +565,14 @@ export const cholesky = (options: { readonly maxParameters?: number } = {}): Den
   if (!Number.isSafeInteger(maxParameters) || maxParameters < 1) {
     throw new RangeError(`DenseFisher.cholesky: maxParameters must be a positive integer, got ${maxParameters}`)
   }
+  const check = (dimension: number) => checkSize(dimension, maxParameters)
   return {
     _tag: "DenseCholesky",
     maxParameters,
+    check,
     solve: (operator, b) => {
       const n = operator.dimension
-      const tooLarge = checkSize(n, maxParameters)
+      const tooLarge = check(n)
       if (tooLarge !== undefined) throw tooLarge
       if (operator.dense === undefined) {
         throw new DenseMatrixUnavailableError({

@@ -384,8 +384,12 @@ export interface ReducedFisher {
   readonly rank: number
   /** `R`, `[rank, outputSize]` row-major. */
   readonly map: Float64Array
-  /** `scale · N_i ẏ_i` for every sample, `[N, rank]`. */
-  apply(outputs: ArrayLike<number>, extra: ArrayLike<number>, tangent: ArrayLike<number>, size: number, scale: number): Float64Array
+  /**
+   * The metric at fixed outputs: `(ẏ, scale) ↦ scale · N_i ẏ_i` for every sample (`ẏ` and the
+   * result `[N, rank]`). What `N_i` depends on (a categorical's probabilities) is computed here,
+   * once, not in every product.
+   */
+  at(outputs: ArrayLike<number>, extra: ArrayLike<number>, size: number): (tangent: ArrayLike<number>, scale: number) => Float64Array
 }
 
 /**
@@ -396,7 +400,7 @@ export const reducedFisher = (dist: Distribution): ReducedFisher => {
     const d = dist.dimension
     const map = new Float64Array(d * d)
     for (let j = 0; j < d; j++) map[j * d + j] = 1
-    return { rank: d, map, apply: (outputs, extra, tangent, size, scale) => fisherOutputs(dist, outputs, extra, tangent, size, scale) }
+    return { rank: d, map, at: (outputs, extra, size) => (tangent, scale) => fisherOutputs(dist, outputs, extra, tangent, size, scale) }
   }
   const K = dist.n, r = K - 1
   const map = new Float64Array(r * K)
@@ -407,18 +411,22 @@ export const reducedFisher = (dist: Distribution): ReducedFisher => {
   return {
     rank: r,
     map,
-    apply: (outputs, _extra, tangent, size, scale) => {
-      const row = new Float64Array(K), u = new Float64Array(size * r)
+    at: (outputs, _extra, size) => {
+      // p̃ of every sample, [N, r].
+      const row = new Float64Array(K), p = new Float64Array(size * r)
       for (let i = 0; i < size; i++) {
         logSoftmaxRow(outputs, i, K, row)
-        let dot = 0
-        for (let k = 0; k < r; k++) {
-          row[k] = Math.exp(row[k]!)
-          dot += row[k]! * tangent[i * r + k]!
-        }
-        for (let k = 0; k < r; k++) u[i * r + k] = scale * row[k]! * (tangent[i * r + k]! - dot)
+        for (let k = 0; k < r; k++) p[i * r + k] = Math.exp(row[k]!)
       }
-      return u
+      return (tangent, scale) => {
+        const u = new Float64Array(size * r)
+        for (let i = 0; i < size; i++) {
+          let dot = 0
+          for (let k = 0; k < r; k++) dot += p[i * r + k]! * tangent[i * r + k]!
+          for (let k = 0; k < r; k++) u[i * r + k] = scale * p[i * r + k]! * (tangent[i * r + k]! - dot)
+        }
+        return u
+      }
     }
   }
 }

@@ -27,6 +27,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import type * as ConjugateGradient from "./ConjugateGradient.ts"
 import * as DenseFisher from "./DenseFisher.ts"
 import * as Distribution from "./Distribution.ts"
+import * as Gradient from "./Gradient.ts"
 import * as Mlp from "./Mlp.ts"
 import * as Policy from "./Policy.ts"
 
@@ -122,20 +123,19 @@ export const analytic = (options: { readonly damping?: number; readonly subsampl
       // dimensional Gaussian): half the large products per Fvp. Otherwise the plain J and Jᵀ.
       const factor = Distribution.reducedFisher(dist)
       const reduced = factor.rank <= REDUCED_RANK_LIMIT && policy.network.sizes.length > 2 ? linearization.reduce(factor.map, factor.rank) : undefined
-      const networkProduct = reduced !== undefined
-        ? (v: Float64Array) => reduced.vjp(factor.apply(linearization.outputs, extra, reduced.jvp(v), size, 1 / size))
-        : (v: Float64Array) =>
-          linearization.vjp(Distribution.fisherOutputs(dist, linearization.outputs, extra, linearization.jvp(v), size, 1 / size))
+      let networkProduct: (v: Float64Array) => Float64Array
+      if (reduced !== undefined) {
+        // The metric's probabilities are those of θ_old: computed once, not per product.
+        const metric = factor.at(linearization.outputs, extra, size)
+        networkProduct = (v) => reduced.vjp(metric(reduced.jvp(v), 1 / size))
+      } else {
+        networkProduct = (v) => linearization.vjp(Distribution.fisherOutputs(dist, linearization.outputs, extra, linearization.jvp(v), size, 1 / size))
+      }
       return {
         dimension: params.length,
         // The dense matrix for solvers that factorise it, from the same (sub)sampled rows.
         dense: DenseFisher.denseOperator(sub === undefined ? problem : { ...problem, observations: sub.rows, size: sub.size, linearization }, damping),
-        apply: (v) => {
-          const out = new Float64Array(params.length)
-          out.set(networkProduct(v.subarray(0, netSize)))
-          out.set(Distribution.fisherExtra(dist, v.subarray(netSize)), netSize)
-          return addDamping(out, v, damping)
-        },
+        apply: (v) => addDamping(Gradient.concat(networkProduct(v.subarray(0, netSize)), Distribution.fisherExtra(dist, v.subarray(netSize))), v, damping),
         dispose: () => {
           reduced?.dispose()
           if (own) linearization.dispose()
@@ -168,10 +168,7 @@ export const klGradient = (problem: Problem, theta: Float64Array): Float64Array 
       problem.size,
       1 / problem.size
     )
-    const out = new Float64Array(theta.length)
-    out.set(linearization.vjp(g.outputs))
-    out.set(g.extra, netSize)
-    return out
+    return Gradient.concat(linearization.vjp(g.outputs), g.extra)
   } finally {
     linearization.dispose()
   }
@@ -198,9 +195,7 @@ export const finiteDifference = (options: { readonly damping?: number; readonly 
     prepare: (problem) => ({
       dimension: problem.params.length,
       apply: (v) => {
-        let norm = 0
-        for (let p = 0; p < v.length; p++) norm += v[p]! * v[p]!
-        norm = Math.sqrt(norm)
+        const norm = Gradient.norm(v)
         const out = new Float64Array(v.length)
         if (norm === 0) return out
         const h = stepSize / norm

@@ -1,7 +1,8 @@
 /**
- * Small vector utilities on flat float64 gradients for first-order updates: the global norm,
- * clipping by it (PyTorch's `clip_grad_norm_`), and concatenating / splitting the gradients
- * of several parameter vectors (e.g. policy and critic of a joint PPO step).
+ * Small vector utilities on flat float64 gradients: the global norm, clipping by it (PyTorch's
+ * `clip_grad_norm_`, for first-order updates), and concatenating / splitting the gradients of
+ * several parameter vectors (a network's and a distribution's extra parameters; policy and
+ * critic of a joint PPO step).
  *
  * @since 0.1.0
  */
@@ -87,7 +88,7 @@ export const split = (vector: ArrayLike<number>, sizes: ReadonlyArray<number>): 
     total += size
   }
   if (total !== vector.length) throw new RangeError(`Gradient.split: sizes sum to ${total}, but the vector has length ${vector.length}`)
-  const source = Float64Array.from(vector)
+  const source = vector instanceof Float64Array ? vector : Float64Array.from(vector)
   const pieces: Array<Float64Array> = []
   let offset = 0
   for (const size of sizes) {

@@ -179,13 +179,16 @@ export const clipped = (options: { readonly epsilon?: number } = {}): Clipped =>
 }
 
 /**
- * PPO-penalty's objective with a fixed coefficient `beta` β.
+ * PPO-penalty's objective with a fixed coefficient `beta` β, around {@link importanceSampled}
+ * or around the objective `inner`.
  *
  * @category models
  */
 export interface KlPenalized extends Objective {
   readonly _tag: "KlPenalized"
   readonly beta: number
+  /** Absent: {@link importanceSampled}. */
+  readonly inner?: Objective
 }
 
 /**
@@ -195,7 +198,9 @@ export interface KlPenalized extends Objective {
  *
  * with gradient `(1/N) Σ r_i Â_i ∇ log π_i − (β/N) Σ ∇KL_i` (see
  * {@link Distribution.klGradient}). At θ = θ_old the KL term's gradient vanishes, so the
- * gradient is the policy gradient.
+ * gradient is the policy gradient. With `inner`, the penalty is subtracted from that objective
+ * instead: `L_inner(θ) − β · mean KL` (how a first-order update applies its `penalty` slot's β
+ * to its `objective` slot).
  *
  * **Gotchas**: the KL is the analytic one between the two distributions at each state, in
  * the direction KL(old ‖ new) of the paper and of {@link meanKl}, not a sampled estimate.
@@ -203,15 +208,17 @@ export interface KlPenalized extends Objective {
  * objective each iteration. β = 0 is the paper's "no clipping or penalty" row.
  *
  * @param beta penalty coefficient β ≥ 0
+ * @param inner the objective the penalty is subtracted from (default {@link importanceSampled})
  * @category constructors
  */
-export const klPenalized = (options: { readonly beta: number }): KlPenalized => {
-  const { beta } = options
+export const klPenalized = (options: { readonly beta: number; readonly inner?: Objective }): KlPenalized => {
+  const { beta, inner } = options
   if (!(beta >= 0) || !Number.isFinite(beta)) throw new RangeError(`Surrogate.klPenalized: beta must be a finite number ≥ 0, got ${beta}`)
-  const surrogate = importanceSampled()
+  const surrogate = inner ?? importanceSampled()
   return {
     _tag: "KlPenalized",
     beta,
+    ...(inner === undefined ? {} : { inner }),
     value: (batch, outputs, extra) => surrogate.value(batch, outputs, extra) - beta * meanKl(batch, outputs, extra),
     valueAndGradient: (batch, outputs, extra) => {
       const { value, gradient } = surrogate.valueAndGradient(batch, outputs, extra)

@@ -24,9 +24,6 @@ export type Name = keyof typeof recipes
 /** @category constants */
 export const names = Object.keys(recipes) as ReadonlyArray<Name>
 
-/** @category guards */
-export const isName = (u: unknown): u is Name => typeof u === "string" && u in recipes
-
 /**
  * The algorithm's recipe for an environment (its tuned settings where there are any).
  *

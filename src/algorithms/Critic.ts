@@ -59,6 +59,22 @@ export const permutation = (key: Key.Key, n: number): Int32Array => {
 }
 
 /**
+ * Rows `rows[0], rows[1], …` of a row-major `[N, width]` array, in that order: a minibatch.
+ *
+ * @category functions
+ */
+export const gatherRows = <A extends Float32Array | Float64Array>(
+  source: ArrayLike<number>,
+  rows: ArrayLike<number>,
+  width: number,
+  make: new(length: number) => A
+): A => {
+  const out = new make(rows.length * width)
+  for (let i = 0; i < rows.length; i++) for (let j = 0; j < width; j++) out[i * width + j] = source[rows[i]! * width + j]!
+  return out
+}
+
+/**
  * The value network's parameters and Adam state after a fit, and the mean minibatch loss.
  *
  * @category models
@@ -95,21 +111,20 @@ export const fit = (
     const order = permutation(Key.foldIn(key, epoch), n)
     for (let start = 0; start < n; start += block.minibatchSize) {
       const size = Math.min(block.minibatchSize, n - start)
-      const inputs = new Float32Array(size * width)
-      for (let i = 0; i < size; i++) {
-        const row = order[start + i]!
-        for (let j = 0; j < width; j++) inputs[i * width + j] = observations[row * width + j]!
+      const rows = order.subarray(start, start + size)
+      const linearization = Mlp.linearize(network, current, gatherRows(observations, rows, width, Float32Array), size)
+      let loss = 0, gradient: Float64Array
+      try {
+        const cotangent = new Float64Array(size)
+        for (let i = 0; i < size; i++) {
+          const error = linearization.outputs[i]! - targets[rows[i]!]!
+          loss += error * error
+          cotangent[i] = (2 * error) / size
+        }
+        gradient = linearization.vjp(cotangent)
+      } finally {
+        linearization.dispose()
       }
-      const linearization = Mlp.linearize(network, current, inputs, size)
-      const cotangent = new Float64Array(size)
-      let loss = 0
-      for (let i = 0; i < size; i++) {
-        const error = linearization.outputs[i]! - targets[order[start + i]!]!
-        loss += error * error
-        cotangent[i] = (2 * error) / size
-      }
-      const gradient = linearization.vjp(cotangent)
-      linearization.dispose()
       lossSum += loss / size
       steps++
       const next = Adam.step(current, gradient, state, opts)

@@ -175,12 +175,6 @@ export interface Output {
   readonly diagnostics: Diagnostics
 }
 
-const gather = <A extends Float32Array | Float64Array>(source: A, rows: Int32Array, width: number, make: (n: number) => A): A => {
-  const out = make(rows.length * width)
-  for (let i = 0; i < rows.length; i++) for (let j = 0; j < width; j++) out[i * width + j] = source[rows[i]! * width + j]!
-  return out
-}
-
 const standardize = (advantages: Float64Array, epsilon: number): Float64Array => {
   const n = advantages.length
   let mean = 0
@@ -195,11 +189,14 @@ const standardize = (advantages: Float64Array, epsilon: number): Float64Array =>
 
 const outputsAt = (policy: Policy.Spec, params: Float64Array, observations: Float32Array, size: number): Float32Array => {
   const network = Mlp.upload(policy.network, params)
-  const x = Mlp.uploadRows(observations, size, Mlp.inputSize(policy.network))
   try {
-    return Mlp.forwardToHost(network, x)
+    const x = Mlp.uploadRows(observations, size, Mlp.inputSize(policy.network))
+    try {
+      return Mlp.forwardToHost(network, x)
+    } finally {
+      x.dispose()
+    }
   } finally {
-    x.dispose()
     network.dispose()
   }
 }
@@ -233,6 +230,8 @@ export const update = (blocks: Blocks, input: Input): Output => {
   const outputsOld = outputsAt(policy, input.params, input.observations, size)
   const extraOld = Float64Array.from(Policy.extra(policy, input.params))
   const full = Surrogate.makeBatch({ distribution: dist, size, actions: input.actions, advantages: input.advantages, outputsOld, extraOld })
+  // L − β·KL: the penalty slot's β applied to the objective slot.
+  const objective = input.beta > 0 ? Surrogate.klPenalized({ beta: input.beta, inner: blocks.objective }) : blocks.objective
 
   let params = input.params, valueParams = input.valueParams, optimizer = input.optimizer
   let policyLossSum = 0, valueLossSum = 0, normSum = 0, steps = 0, epochs = 0
@@ -242,57 +241,55 @@ export const update = (blocks: Blocks, input: Input): Output => {
     for (let start = 0; start < size && !stopped; start += blocks.optimizer.minibatchSize) {
       const rows = order.subarray(start, Math.min(start + blocks.optimizer.minibatchSize, size))
       const n = rows.length
-      const observations = gather(input.observations, rows, width, (k) => new Float32Array(k))
-      const rawAdvantages = gather(input.advantages, rows, 1, (k) => new Float64Array(k))
+      const observations = Critic.gatherRows(input.observations, rows, width, Float32Array)
+      const rawAdvantages = Critic.gatherRows(input.advantages, rows, 1, Float64Array)
       const batch: Surrogate.Batch = {
         distribution: dist,
         size: n,
-        actions: gather(input.actions, rows, actionWidth, (k) => new Float64Array(k)),
+        actions: Critic.gatherRows(input.actions, rows, actionWidth, Float64Array),
         advantages: blocks.minibatchAdvantages._tag === "Standardized" ? standardize(rawAdvantages, blocks.minibatchAdvantages.epsilon) : rawAdvantages,
-        outputsOld: gather(outputsOld, rows, outputWidth, (k) => new Float32Array(k)),
+        outputsOld: Critic.gatherRows(outputsOld, rows, outputWidth, Float32Array),
         extraOld,
-        logProbsOld: gather(full.logProbsOld as Float64Array, rows, 1, (k) => new Float64Array(k))
+        logProbsOld: Critic.gatherRows(full.logProbsOld, rows, 1, Float64Array)
       }
 
       // Policy: g = ∇[L − β·KL] at the current θ.
       const linearization = Mlp.linearize(policy.network, params, observations, n)
-      const extra = params.subarray(netSize)
-      if (blocks.earlyStop._tag === "ApproxKl" && Surrogate.approxKl(batch, linearization.outputs, extra) > blocks.earlyStop.tolerance * blocks.earlyStop.targetKl) {
+      let policyValue: number, policyGradient: Float64Array
+      try {
+        const extra = params.subarray(netSize)
+        if (blocks.earlyStop._tag === "ApproxKl" && Surrogate.approxKl(batch, linearization.outputs, extra) > blocks.earlyStop.tolerance * blocks.earlyStop.targetKl) {
+          stopped = true
+          break
+        }
+        const { value, gradient } = objective.valueAndGradient(batch, linearization.outputs, extra)
+        policyValue = value
+        policyGradient = Gradient.concat(linearization.vjp(gradient.outputs), gradient.extra)
+      } finally {
         linearization.dispose()
-        stopped = true
-        break
       }
-      const objective = blocks.objective.valueAndGradient(batch, linearization.outputs, extra)
-      let objectiveValue = objective.value
-      const outputGradient = Float64Array.from(objective.gradient.outputs), extraGradient = Float64Array.from(objective.gradient.extra)
-      if (input.beta > 0) {
-        objectiveValue -= input.beta * Surrogate.meanKl(batch, linearization.outputs, extra)
-        const kl = Distribution.klGradient(dist, batch.outputsOld, extraOld, linearization.outputs, extra, n, input.beta / n)
-        for (let i = 0; i < outputGradient.length; i++) outputGradient[i] = outputGradient[i]! - kl.outputs[i]!
-        for (let i = 0; i < extraGradient.length; i++) extraGradient[i] = extraGradient[i]! - kl.extra[i]!
-      }
-      const policyGradient = new Float64Array(policySize)
-      policyGradient.set(linearization.vjp(outputGradient))
-      policyGradient.set(extraGradient, netSize)
-      linearization.dispose()
 
       // Value: ∇ c_V · mean (V − R̂)², or with clipping the larger of the two errors (baselines).
-      const valueFit = Critic.jointLoss(blocks.critic, value, valueParams, observations, gather(input.returns, rows, 1, (k) => new Float64Array(k)), gather(Float64Array.from(input.values), rows, 1, (k) => new Float64Array(k)))
+      const valueFit = Critic.jointLoss(
+        blocks.critic,
+        value,
+        valueParams,
+        observations,
+        Critic.gatherRows(input.returns, rows, 1, Float64Array),
+        Critic.gatherRows(input.values, rows, 1, Float64Array)
+      )
 
       // Descend the joint loss −(L − β KL) + c_V L_V.
-      const joint = new Float64Array(policySize + valueParams.length)
-      for (let p = 0; p < policySize; p++) joint[p] = -policyGradient[p]!
-      joint.set(valueFit.gradient, policySize)
+      const joint = Gradient.concat(policyGradient, valueFit.gradient)
+      for (let p = 0; p < policySize; p++) joint[p] = -joint[p]!
       const clipped = Gradient.clipByGlobalNorm(joint, blocks.optimizer.maxGradNorm)
-      const current = new Float64Array(policySize + valueParams.length)
-      current.set(params)
-      current.set(valueParams, policySize)
-      const next = Adam.step(current, clipped.gradient, optimizer, adam)
-      params = next.params.slice(0, policySize)
-      valueParams = next.params.slice(policySize)
+      const next = Adam.step(Gradient.concat(params, valueParams), clipped.gradient, optimizer, adam)
+      const [nextParams, nextValueParams] = Gradient.split(next.params, [policySize, valueParams.length])
+      params = nextParams!
+      valueParams = nextValueParams!
       optimizer = next.state
 
-      policyLossSum += -objectiveValue
+      policyLossSum += -policyValue
       valueLossSum += valueFit.loss
       normSum += clipped.norm
       steps++

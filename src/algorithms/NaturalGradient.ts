@@ -15,6 +15,7 @@ import type * as ConjugateGradient from "../algebra/ConjugateGradient.ts"
 import * as Distribution from "../algebra/Distribution.ts"
 import type * as Fisher from "../algebra/Fisher.ts"
 import type * as LineSearch from "../algebra/LineSearch.ts"
+import * as Gradient from "../algebra/Gradient.ts"
 import * as Mlp from "../algebra/Mlp.ts"
 import * as Policy from "../algebra/Policy.ts"
 import * as Surrogate from "../algebra/Surrogate.ts"
@@ -98,12 +99,7 @@ export const update = (blocks: Blocks, input: Input): Output => {
     })
     // g = ∇L(θ_old) = Jᵀ ∂L/∂z (network) ⊕ ∂L/∂s (extra)
     const { value: surrogateOld, gradient: outputGradient } = blocks.objective.valueAndGradient(batch, linearization.outputs, extraOld)
-    const g = new Float64Array(params.length)
-    g.set(linearization.vjp(outputGradient.outputs))
-    g.set(outputGradient.extra, netSize)
-    let gradientNorm = 0
-    for (let p = 0; p < g.length; p++) gradientNorm += g[p]! * g[p]!
-    gradientNorm = Math.sqrt(gradientNorm)
+    const g = Gradient.concat(linearization.vjp(outputGradient.outputs), outputGradient.extra)
 
     operator = blocks.fisher.prepare({ policy, params, observations, size, linearization })
     const solution = blocks.solver.solve(operator, g)
@@ -142,7 +138,7 @@ export const update = (blocks: Blocks, input: Input): Output => {
         maxStepSize: step.maxStepSize,
         cgIterations: solution.iterations,
         cgResidual: solution.residualNorm,
-        gradientNorm
+        gradientNorm: Gradient.norm(g)
       }
     }
   } finally {

@@ -46,7 +46,7 @@ const AdvantageData: Schema.Codec<Json> = Block(estimatorSchemas())
 const ObjectiveData: Schema.Codec<Json> = Block([
   tagged("ImportanceSampled", {}),
   tagged("Clipped", { epsilon: N }),
-  tagged("KlPenalized", { beta: N }),
+  tagged("KlPenalized", { beta: N, inner: Schema.optionalKey(Schema.suspend(() => ObjectiveData)) }),
   tagged("EntropyBonus", { inner: Schema.suspend(() => ObjectiveData), coefficient: N })
 ])
 const FisherData = Block([
@@ -127,7 +127,8 @@ const builders: Readonly<Record<string, (d: Fields, build: (d: Fields, path: str
   Normalized: (d, build, path) => Advantage.normalized(build(d.inner as Fields, `${path}.inner`) as Advantage.Estimator, { epsilon: num(d, "epsilon") }),
   ImportanceSampled: () => Surrogate.importanceSampled(),
   Clipped: (d) => Surrogate.clipped({ epsilon: num(d, "epsilon") }),
-  KlPenalized: (d) => Surrogate.klPenalized({ beta: num(d, "beta") }),
+  KlPenalized: (d, build, path) =>
+    Surrogate.klPenalized({ beta: num(d, "beta"), ...(d.inner === undefined ? {} : { inner: build(d.inner as Fields, `${path}.inner`) as Surrogate.Objective }) }),
   EntropyBonus: (d, build, path) => Surrogate.withEntropyBonus(build(d.inner as Fields, `${path}.inner`) as Surrogate.Objective, { coefficient: num(d, "coefficient") }),
   Analytic: (d) => Fisher.analytic({ damping: num(d, "damping"), subsampleEvery: num(d, "subsampleEvery") }),
   FiniteDifference: (d) => Fisher.finiteDifference({ damping: num(d, "damping"), stepSize: num(d, "stepSize") }),

@@ -13,7 +13,6 @@
  */
 import { Clock, Data, Effect, Stream } from "effect"
 import * as Adam from "../algebra/Adam.ts"
-import * as DenseFisher from "../algebra/DenseFisher.ts"
 import * as Distribution from "../algebra/Distribution.ts"
 import * as Key from "../algebra/Key.ts"
 import * as Mlp from "../algebra/Mlp.ts"
@@ -213,9 +212,11 @@ const evaluateValues = (spec: Mlp.Spec, params: Float64Array, batch: Rollout.Bat
   const forward = (rows: Float32Array, count: number): Float32Array => {
     if (count === 0) return new Float32Array(0)
     const x = Mlp.uploadRows(rows, count, width)
-    const out = Mlp.forwardToHost(network, x)
-    x.dispose()
-    return out
+    try {
+      return Mlp.forwardToHost(network, x)
+    } finally {
+      x.dispose()
+    }
   }
   try {
     return {
@@ -345,7 +346,8 @@ export const iterate = (run: Run, state: TrainingState, wallSeconds: () => numbe
 
 /**
  * Checks that a run can start — a positive integer step budget, an environment that can be
- * created, a recipe that fits it (the dense Fisher solve's parameter limit) — without training.
+ * created, a recipe that fits it (its solver's `check`, e.g. the dense Fisher solve's parameter
+ * limit) — without training.
  *
  * @category functions
  */
@@ -359,10 +361,8 @@ export const check = (run: Run): Effect.Effect<void, TrainError> =>
       catch: (cause) => new TrainError({ message: `could not create the environment: ${describeCause(cause)}`, cause })
     })
     const policy = policyFor(run.recipe, env)
-    if (run.recipe._tag === "NaturalGradient" && run.recipe.solver._tag === "DenseCholesky") {
-      const tooLarge = DenseFisher.checkSize(Policy.parameterCount(policy), (run.recipe.solver as DenseFisher.DenseCholesky).maxParameters)
-      if (tooLarge !== undefined) return yield* new TrainError({ message: tooLarge.message, cause: tooLarge })
-    }
+    const refused = run.recipe._tag === "NaturalGradient" ? run.recipe.solver.check?.(Policy.parameterCount(policy)) : undefined
+    if (refused !== undefined) return yield* new TrainError({ message: refused.message, cause: refused })
   })
 
 /**

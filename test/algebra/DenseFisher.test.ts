@@ -308,6 +308,9 @@ describe("DenseFisher", () => {
       expect(error).toBeInstanceOf(DenseFisher.DenseSolveTooLargeError)
       expect(error).toMatchObject({ _tag: "DenseSolveTooLargeError", parameters: 4610, maxParameters: 2000, message })
       expect(DenseFisher.checkSize(2000, 2000)).toBeUndefined()
+      // The block's check, which a run calls before training, is the same rule.
+      expect(solver.check?.(4610)).toMatchObject({ _tag: "DenseSolveTooLargeError", parameters: 4610, maxParameters: 2000, message })
+      expect(solver.check?.(2000)).toBeUndefined()
       expect(DenseFisher.cholesky({ maxParameters: 5000 }).maxParameters).toBe(5000)
     })
 

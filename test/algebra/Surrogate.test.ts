@@ -367,7 +367,30 @@ describe("Surrogate", () => {
         const kl = Surrogate.meanKl(batch, outputsNew, extraNew)
         expectClose([Surrogate.klPenalized({ beta: 2 }).value(batch, outputsNew, extraNew)], [plain.value - 2 * kl], EXACT)
       })
+
+      it(`with inner: the inner objective's value − β·mean KL, and a gradient equal to central differences of it (${kind}; clipped ε 0.1, β = 0.7, tol 1e-12 / 1e-8)`, () => {
+        const { batch, outputsNew, extraNew } = wideSetup(kind, 19)
+        const inner = Surrogate.clipped({ epsilon: 0.1 })
+        const objective = Surrogate.klPenalized({ beta: 0.7, inner })
+        const expected = inner.value(batch, outputsNew, extraNew) - 0.7 * Surrogate.meanKl(batch, outputsNew, extraNew)
+        expectClose([objective.value(batch, outputsNew, extraNew)], [expected], EXACT)
+        const { value, gradient } = objective.valueAndGradient(batch, outputsNew, extraNew)
+        expectClose([value], [expected], EXACT)
+        expectClose(gradient.outputs, centralGradient((z) => objective.value(batch, z, extraNew), outputsNew), FD)
+        expectClose(gradient.extra, centralGradient((s) => objective.value(batch, outputsNew, s), extraNew), FD)
+      })
     }
+
+    it("records inner as data only when given: klPenalized({ beta }) is around importanceSampled", () => {
+      const objective = Surrogate.klPenalized({ beta: 0.5, inner: Surrogate.clipped({ epsilon: 0.1 }) })
+      expect(JSON.parse(JSON.stringify(objective))).toEqual({ _tag: "KlPenalized", beta: 0.5, inner: { _tag: "Clipped", epsilon: 0.1 } })
+      expect("inner" in Surrogate.klPenalized({ beta: 0.5 })).toBe(false)
+      const { batch, outputsNew, extraNew } = wideSetup("categorical", 20)
+      const around = Surrogate.klPenalized({ beta: 0.5, inner: Surrogate.importanceSampled() }).valueAndGradient(batch, outputsNew, extraNew)
+      const plain = Surrogate.klPenalized({ beta: 0.5 }).valueAndGradient(batch, outputsNew, extraNew)
+      expect(around.value).toBe(plain.value)
+      expectClose(around.gradient.outputs, plain.gradient.outputs, 0)
+    })
   })
 
   describe("withEntropyBonus", () => {

@@ -118,6 +118,16 @@ describe("RecipeData", () => {
       })
     }
 
+    it("a KL penalty around another objective (KlPenalized with inner) round-trips and computes the same", () => {
+      const recipe = Recipe.replace(Ppo.clip, "objective", Surrogate.klPenalized({ beta: 0.3, inner: Ppo.clip.objective }))
+      const decoded = success(RecipeData.decode(json(recipe)))
+      expect(json(decoded).objective).toEqual({ _tag: "KlPenalized", beta: 0.3, inner: json(Ppo.clip).objective })
+      expect(json(decoded)).toEqual(json(recipe))
+      expectSameBehaviour(recipe, decoded)
+      expect(errorOf(RecipeData.decode({ ...json(recipe), objective: { _tag: "KlPenalized", beta: 0.3, inner: { _tag: "Clipped", epsilon: -1 } } })).path)
+        .toBe("objective.inner.epsilon")
+    })
+
     it("the built-in recipes have the names and kinds the CLI knows them by", () => {
       expect([Trpo.recipe.name, Npg.recipe.name, Npg.forEnv("CartPole-v1").name, Ppo.clip.name, Ppo.penalty.name]).toEqual(["trpo", "npg", "npg", "ppo-clip", "ppo-penalty"])
       expect(json(Npg.forEnv("CartPole-v1")).step).toEqual({ _tag: "TrustRegionStep", maxKl: 0.015 })

@@ -1,6 +1,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import * as Advantage from "../../src/algebra/Advantage.ts"
+import * as ConjugateGradient from "../../src/algebra/ConjugateGradient.ts"
 import * as Fisher from "../../src/algebra/Fisher.ts"
 import * as Recipe from "../../src/algorithms/Recipe.ts"
 import * as Train from "../../src/algorithms/Train.ts"
@@ -108,6 +109,21 @@ layer(TensorBackend.layerWasm)("Train", (it) => {
         expect(error._tag).toBe("TrainError")
         expect(error.message).toContain("Rejecting-v0")
         expect(error.message).toContain("Discrete(2)")
+      }))
+
+    it.effect("a solver whose check refuses the policy's size fails the run before it starts, with the solver's message", () =>
+      Effect.gen(function*() {
+        let built = 0
+        const solver: Recipe.NaturalGradient["solver"] = {
+          ...ConjugateGradient.make(),
+          check: (dimension) => new RangeError(`${dimension} parameters are too many`)
+        }
+        const error = yield* Effect.flip(collect(run({ recipe: Recipe.replace(recipe as Recipe.NaturalGradient, "solver", solver), makeEnv: () => (built++, cartPole()) })))
+        expect(error._tag).toBe("TrainError")
+        // 4→64→64→2: 4·64 + 64 + 64·64 + 64 + 64·2 + 2 = 4610.
+        expect(error.message).toBe("4610 parameters are too many")
+        expect(built).toBe(1)
+        expect(yield* Stream.runCollect(Train.reports(run({ recipe: Recipe.replace(recipe as Recipe.NaturalGradient, "solver", { ...solver, check: () => undefined }), totalSteps: 1 })))).toHaveLength(1)
       }))
 
     it.effect("a non-positive step budget is a TrainError", () =>
