@@ -16,10 +16,8 @@ import * as fs from "node:fs"
 import * as ConjugateGradient from "../src/algebra/ConjugateGradient.ts"
 import * as DenseFisher from "../src/algebra/DenseFisher.ts"
 import * as Fisher from "../src/algebra/Fisher.ts"
-import * as Mlp from "../src/algebra/Mlp.ts"
-import * as Surrogate from "../src/algebra/Surrogate.ts"
 import * as TensorBackend from "../src/runtime/TensorBackend.ts"
-import { cosine, median, updateProblem } from "./lib/Common.ts"
+import { cosine, type DenseVsCgRow, median, policyGradient, updateProblem } from "./lib/Common.ts"
 
 const quick = process.argv.includes("--quick")
 const widths = quick ? [4, 16, 32] : [4, 8, 16, 24, 32, 48, 64]
@@ -31,33 +29,12 @@ const cg10 = ConjugateGradient.make({ maxIterations: 10, residualTolerance: 1e-1
 /** The update problem of bench/run.ts for hidden sizes [h, h], with its linearisation and gradient. */
 const fisherProblem = (h: number) =>
   Effect.map(updateProblem({ hidden: h, size: N }), (p) => {
-    const linearization = Mlp.linearize(p.policy.network, p.params, p.observations, N)
-    const surrogate = Surrogate.makeBatch({ distribution: p.policy.distribution, size: N, actions: p.actions, advantages: p.advantages, outputsOld: linearization.outputs, extraOld: [] })
-    const { gradient } = Surrogate.importanceSampled().valueAndGradient(surrogate, linearization.outputs, [])
-    const g = linearization.vjp(gradient.outputs)
+    const { g, linearization } = policyGradient(p)
     const problem: Fisher.Problem = { policy: p.policy, params: p.params, observations: p.observations, size: N, linearization }
     return { problem, g }
   })
 
-interface Row {
-  readonly hidden: number
-  readonly parameters: number
-  readonly buildMs: number
-  readonly choleskyMs: number
-  readonly denseMs: number
-  readonly cg10Ms: number
-  readonly cgConvergedMs: number
-  readonly cgConvergedIterations: number
-  readonly cosineCg10: number
-  readonly cosineCgConverged: number
-  readonly denseRelativeResidual: number
-  /** At λ = 1e-3 (not timed). */
-  readonly smallDamping: {
-    readonly cosineCg10: number
-    readonly cosineCgConverged: number
-    readonly cgConvergedIterations: number
-  }
-}
+type Row = DenseVsCgRow
 
 const measure = (h: number) =>
   Effect.gen(function*() {

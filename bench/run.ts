@@ -11,8 +11,6 @@ import * as fs from "node:fs"
 import * as ConjugateGradient from "../src/algebra/ConjugateGradient.ts"
 import * as Fisher from "../src/algebra/Fisher.ts"
 import * as Key from "../src/algebra/Key.ts"
-import * as Mlp from "../src/algebra/Mlp.ts"
-import * as Surrogate from "../src/algebra/Surrogate.ts"
 import * as NaturalGradient from "../src/algorithms/NaturalGradient.ts"
 import type * as Recipe from "../src/algorithms/Recipe.ts"
 import * as Train from "../src/algorithms/Train.ts"
@@ -25,7 +23,7 @@ import * as Distribution from "../src/algebra/Distribution.ts"
 import * as Policy from "../src/algebra/Policy.ts"
 import * as Rollout from "../src/algorithms/Rollout.ts"
 import * as TensorBackend from "../src/runtime/TensorBackend.ts"
-import { compareMs, cosine, type UpdateProblem, updateProblem } from "./lib/Common.ts"
+import { compareMs, cosine, policyGradient, type UpdateProblem, updateProblem } from "./lib/Common.ts"
 
 const quick = process.argv.includes("--quick")
 const reps = quick ? 9 : 31
@@ -37,13 +35,6 @@ const row = (group: string, name: string, value: number, unit: string, note?: st
 }
 
 // -- The policy update at batch 2048 ----------------------------------------------------------------
-
-const policyGradient = (p: UpdateProblem): { g: Float64Array; linearization: Mlp.Linearization } => {
-  const linearization = Mlp.linearize(p.policy.network, p.params, p.observations, p.size)
-  const batch = Surrogate.makeBatch({ distribution: p.policy.distribution, size: p.size, actions: p.actions, advantages: p.advantages, outputsOld: linearization.outputs, extraOld: [] })
-  const { gradient } = Surrogate.importanceSampled().valueAndGradient(batch, linearization.outputs, [])
-  return { g: linearization.vjp(gradient.outputs), linearization }
-}
 
 const benchUpdate = (p: UpdateProblem) => {
   const trpo = (overrides: Partial<Recipe.NaturalGradient>): Recipe.NaturalGradient => ({ ...Trpo.recipe, ...overrides })
@@ -169,8 +160,7 @@ const benchEnv = () => {
 
 const benchTraining = Effect.gen(function*() {
   const totalSteps = quick ? 30_720 : 100_000
-  const recipe = Trpo.zoo["CartPole-v1"]!
-  const zoo: Recipe.NaturalGradient = recipe
+  const zoo = Trpo.zoo["CartPole-v1"]!
   const backend = yield* TensorBackend.TensorBackend
   const tensorCounts: Array<number> = []
   let rss = 0

@@ -20,6 +20,7 @@ import * as Train from "../src/algorithms/Train.ts"
 import * as Trpo from "../src/algorithms/Trpo.ts"
 import * as Registry from "../src/envs/Registry.ts"
 import * as TensorBackend from "../src/runtime/TensorBackend.ts"
+import type { DenseVsCgRow } from "./lib/Common.ts"
 import * as Svg from "./lib/Svg.ts"
 
 const reuse = process.argv.includes("--reuse")
@@ -108,19 +109,6 @@ const runScript = (script: string, args: ReadonlyArray<string>, output: string):
   return JSON.parse(fs.readFileSync(file, "utf8"))
 }
 
-interface DenseRow {
-  readonly hidden: number
-  readonly parameters: number
-  readonly buildMs: number
-  readonly choleskyMs: number
-  readonly denseMs: number
-  readonly cg10Ms: number
-  readonly cgConvergedMs: number
-  readonly cgConvergedIterations: number
-  readonly cosineCg10: number
-  readonly cosineCgConverged: number
-}
-
 const program = Effect.gen(function*() {
   fs.mkdirSync(images, { recursive: true })
   console.log("NPG against TRPO at the same δ")
@@ -143,7 +131,7 @@ const program = Effect.gen(function*() {
     sections.push(`![${env.id}: KL per update](img/theory-kl-${slug}.svg)\n\n![${env.id}: learning curves](img/theory-learning-${slug}.svg)`)
   }
 
-  const dense = runScript("./dense-vs-cg.ts", [], "dense-vs-cg.json") as { readonly rows: ReadonlyArray<DenseRow>; readonly batch: number; readonly damping: number }
+  const dense = runScript("./dense-vs-cg.ts", [], "dense-vs-cg.json") as { readonly rows: ReadonlyArray<DenseVsCgRow>; readonly batch: number; readonly damping: number }
   const denseRows = dense.rows.map((r) =>
     `| ${r.hidden} | ${r.parameters} | ${r.buildMs.toFixed(1)} | ${r.choleskyMs.toFixed(1)} | ${r.denseMs.toFixed(1)} | ${r.cg10Ms.toFixed(1)} | ${r.cgConvergedMs.toFixed(1)} (${r.cgConvergedIterations}) | ${r.cosineCg10.toFixed(6)} | ${r.cosineCgConverged.toFixed(9)} |`
   )

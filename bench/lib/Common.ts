@@ -4,6 +4,7 @@
 import { Effect, Stream } from "effect"
 import * as Key from "../../src/algebra/Key.ts"
 import * as Mlp from "../../src/algebra/Mlp.ts"
+import * as Surrogate from "../../src/algebra/Surrogate.ts"
 import type * as Recipe from "../../src/algorithms/Recipe.ts"
 import * as Rollout from "../../src/algorithms/Rollout.ts"
 import * as Train from "../../src/algorithms/Train.ts"
@@ -76,3 +77,36 @@ export const updateProblem = (options: { readonly hidden?: number; readonly size
   })
 
 export type UpdateProblem = Effect.Success<ReturnType<typeof updateProblem>>
+
+/**
+ * The policy gradient g = ∇L(θ_old) of the importance-sampled surrogate on the problem's batch,
+ * and the linearisation at θ_old it was taken from (the caller disposes it). Categorical
+ * policies only (no extra parameters).
+ */
+export const policyGradient = (p: UpdateProblem): { readonly g: Float64Array; readonly linearization: Mlp.Linearization } => {
+  const linearization = Mlp.linearize(p.policy.network, p.params, p.observations, p.size)
+  const batch = Surrogate.makeBatch({ distribution: p.policy.distribution, size: p.size, actions: p.actions, advantages: p.advantages, outputsOld: linearization.outputs, extraOld: [] })
+  const { gradient } = Surrogate.importanceSampled().valueAndGradient(batch, linearization.outputs, [])
+  return { g: linearization.vjp(gradient.outputs), linearization }
+}
+
+/** One row of bench/results/dense-vs-cg.json (written by bench/dense-vs-cg.ts, read by bench/theory.ts). */
+export interface DenseVsCgRow {
+  readonly hidden: number
+  readonly parameters: number
+  readonly buildMs: number
+  readonly choleskyMs: number
+  readonly denseMs: number
+  readonly cg10Ms: number
+  readonly cgConvergedMs: number
+  readonly cgConvergedIterations: number
+  readonly cosineCg10: number
+  readonly cosineCgConverged: number
+  readonly denseRelativeResidual: number
+  /** At λ = 1e-3 (not timed). */
+  readonly smallDamping: {
+    readonly cosineCg10: number
+    readonly cosineCgConverged: number
+    readonly cgConvergedIterations: number
+  }
+}
