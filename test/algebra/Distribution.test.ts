@@ -18,14 +18,6 @@ const sum = (values: ArrayLike<number>): number => {
   return total
 }
 
-// ∇f(x) by central differences, one coordinate at a time.
-const centralGradient = (f: (x: Float64Array) => number, x: ArrayLike<number>, h = H): Float64Array =>
-  Float64Array.from({ length: x.length }, (_, p) => {
-    const plus = Float64Array.from(x), minus = Float64Array.from(x)
-    plus[p] += h
-    minus[p] -= h
-    return (f(plus) - f(minus)) / (2 * h)
-  })
 
 // A random categorical batch: N rows of n logits (scale 1.5), integer actions, weights.
 const categoricalBatch = (seed: number, N: number, n: number) => {
@@ -175,10 +167,10 @@ describe("Distribution", () => {
       const c = categoricalBatch(31, 5, 4)
       const f = (z: Float64Array) => 0.7 * 5 * Distribution.meanEntropy(c.dist, z, [], 5)
       const g = Distribution.entropyGradient(c.dist, c.outputs, [], 5, 0.7)
-      expectClose(g.outputs, centralGradient(f, c.outputs), FD)
+      expectClose(g.outputs, Dense.centralGradient(f, c.outputs), FD)
       // The Dense oracle's entropy gives the same differences.
       const oracle = (z: Float64Array) => 0.7 * Array.from({ length: 5 }, (_, i) => Dense.categoricalEntropy(row(z, i, 4))).reduce((a, b) => a + b, 0)
-      expectClose(g.outputs, centralGradient(oracle, c.outputs), FD)
+      expectClose(g.outputs, Dense.centralGradient(oracle, c.outputs), FD)
     })
 
     it("Gaussian: no gradient in the means and scale · N per log-std, matching central differences (N = 5, d = 3, scale 0.3; tol 1e-8)", () => {
@@ -188,8 +180,8 @@ describe("Distribution", () => {
       const grad = Distribution.entropyGradient(g.dist, g.outputs, g.extra, 5, 0.3)
       expectClose(grad.outputs, new Float64Array(15), 0)
       expectClose(grad.extra, [1.5, 1.5, 1.5], 1e-15)
-      expectClose(grad.extra, centralGradient((s) => f(Float64Array.from(g.outputs), s), g.extra), FD)
-      expectClose(grad.outputs, centralGradient((m) => f(m, Float64Array.from(g.extra)), g.outputs), FD)
+      expectClose(grad.extra, Dense.centralGradient((s) => f(Float64Array.from(g.outputs), s), g.extra), FD)
+      expectClose(grad.outputs, Dense.centralGradient((m) => f(m, Float64Array.from(g.extra)), g.outputs), FD)
     })
   })
 
@@ -264,7 +256,7 @@ describe("Distribution", () => {
       const c = categoricalBatch(8, 6, 4)
       const objective = (z: Float64Array) => Dense.dot(c.weights, Distribution.logProbs(c.dist, z, [], c.actions, 6))
       const g = Distribution.logProbGradient(c.dist, c.outputs, [], c.actions, c.weights, 6)
-      expectClose(g.outputs, centralGradient(objective, c.outputs), FD)
+      expectClose(g.outputs, Dense.centralGradient(objective, c.outputs), FD)
     })
 
     it("Gaussian: equals central differences of Σ w_i log π_i with respect to the means and the shared log-std (N = 6, d = 3; tol 1e-8)", () => {
@@ -272,8 +264,8 @@ describe("Distribution", () => {
       const grad = Distribution.logProbGradient(g.dist, g.outputs, g.extra, g.actions, g.weights, 6)
       const ofOutputs = (mu: Float64Array) => Dense.dot(g.weights, Distribution.logProbs(g.dist, mu, g.extra, g.actions, 6))
       const ofExtra = (s: Float64Array) => Dense.dot(g.weights, Distribution.logProbs(g.dist, g.outputs, s, g.actions, 6))
-      expectClose(grad.outputs, centralGradient(ofOutputs, g.outputs), FD)
-      expectClose(grad.extra, centralGradient(ofExtra, g.extra), FD)
+      expectClose(grad.outputs, Dense.centralGradient(ofOutputs, g.outputs), FD)
+      expectClose(grad.extra, Dense.centralGradient(ofExtra, g.extra), FD)
     })
   })
 
@@ -294,7 +286,7 @@ describe("Distribution", () => {
       const scale = 0.37
       const objective = (z: Float64Array) => scale * sum(Distribution.kls(c.dist, c.outputs, [], z, [], 6))
       const g = Distribution.klGradient(c.dist, c.outputs, [], c.outputsNew, [], 6, scale)
-      expectClose(g.outputs, centralGradient(objective, c.outputsNew), FD)
+      expectClose(g.outputs, Dense.centralGradient(objective, c.outputsNew), FD)
     })
 
     it("Gaussian: equals central differences of scale · Σ_i KL_i with respect to the new means and log-std (scale 0.37; tol 1e-8)", () => {
@@ -303,8 +295,8 @@ describe("Distribution", () => {
       const grad = Distribution.klGradient(g.dist, g.outputs, g.extra, g.outputsNew, g.extraNew, 6, scale)
       const ofOutputs = (mu: Float64Array) => scale * sum(Distribution.kls(g.dist, g.outputs, g.extra, mu, g.extraNew, 6))
       const ofExtra = (s: Float64Array) => scale * sum(Distribution.kls(g.dist, g.outputs, g.extra, g.outputsNew, s, 6))
-      expectClose(grad.outputs, centralGradient(ofOutputs, g.outputsNew), FD)
-      expectClose(grad.extra, centralGradient(ofExtra, g.extraNew), FD)
+      expectClose(grad.outputs, Dense.centralGradient(ofOutputs, g.outputsNew), FD)
+      expectClose(grad.extra, Dense.centralGradient(ofExtra, g.extraNew), FD)
     })
 
     it("vanishes at new = old (tol 1e-15)", () => {

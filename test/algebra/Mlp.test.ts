@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import * as Key from "../../src/algebra/Key.ts"
 import * as Mlp from "../../src/algebra/Mlp.ts"
 import * as TensorBackend from "../../src/runtime/TensorBackend.ts"
+import { maxAbsDiff } from "../reference/Assert.ts"
 import * as Dense from "../reference/Dense.ts"
 
 // Every kernel is checked against the float64 oracle `test/reference/Dense.ts`, which shares
@@ -72,12 +73,6 @@ const denseVjp = (f: Fixture, c: ArrayLike<number>): Float64Array => {
   return out
 }
 
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
-  return m
-}
 
 // `[rows, cols]` row-major: the Gram matrix of its rows (`A Aᵀ`, rows×rows) or of its
 // columns (`Aᵀ A`, cols×cols).

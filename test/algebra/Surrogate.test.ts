@@ -8,16 +8,8 @@ import * as Dense from "../reference/Dense.ts"
 // Tolerances (absolute): direct float64 computations 1e-12; central differences with
 // h = 1e-5: 1e-8 (truncation ≈ h²·f'''/6, rounding ≈ ε·|f|/h, both ≈ 1e-10 here).
 const EXACT = 1e-12
-const H = 1e-5
 const FD = 1e-8
 
-const centralGradient = (f: (x: Float64Array) => number, x: ArrayLike<number>): Float64Array =>
-  Float64Array.from({ length: x.length }, (_, p) => {
-    const plus = Float64Array.from(x), minus = Float64Array.from(x)
-    plus[p] += H
-    minus[p] -= H
-    return (f(plus) - f(minus)) / (2 * H)
-  })
 
 const N = 6
 
@@ -98,8 +90,8 @@ describe("Surrogate", () => {
         const { batch, outputsNew, extraNew } = setup(kind, 4)
         const objective = Surrogate.importanceSampled()
         const { gradient } = objective.valueAndGradient(batch, outputsNew, extraNew)
-        expectClose(gradient.outputs, centralGradient((z) => objective.value(batch, z, extraNew), outputsNew), FD)
-        expectClose(gradient.extra, centralGradient((s) => objective.value(batch, outputsNew, s), extraNew), FD)
+        expectClose(gradient.outputs, Dense.centralGradient((z) => objective.value(batch, z, extraNew), outputsNew), FD)
+        expectClose(gradient.extra, Dense.centralGradient((s) => objective.value(batch, outputsNew, s), extraNew), FD)
         expect(gradient.extra.length).toBe(kind === "categorical" ? 0 : 2)
       })
 
@@ -244,7 +236,7 @@ describe("Surrogate", () => {
           if (flat) expectClose(gradient.outputs, [0, 0], 0)
           else expectClose(gradient.outputs, unclipped.outputs, 1e-15)
           // h = 1e-5 in the logit moves r by at most h/2: no stencil crosses a kink.
-          expectClose(gradient.outputs, centralGradient((x) => objective.value(batch, x, []), z), FD)
+          expectClose(gradient.outputs, Dense.centralGradient((x) => objective.value(batch, x, []), z), FD)
         }
       }
     })
@@ -309,8 +301,8 @@ describe("Surrogate", () => {
         expect(Surrogate.clipFraction(batch, outputsNew, extraNew, 0.2)).toBeGreaterThan(0)
         const objective = Surrogate.clipped()
         const { gradient } = objective.valueAndGradient(batch, outputsNew, extraNew)
-        expectClose(gradient.outputs, centralGradient((z) => objective.value(batch, z, extraNew), outputsNew), FD)
-        expectClose(gradient.extra, centralGradient((s) => objective.value(batch, outputsNew, s), extraNew), FD)
+        expectClose(gradient.outputs, Dense.centralGradient((z) => objective.value(batch, z, extraNew), outputsNew), FD)
+        expectClose(gradient.extra, Dense.centralGradient((s) => objective.value(batch, outputsNew, s), extraNew), FD)
       })
     }
   })
@@ -343,8 +335,8 @@ describe("Surrogate", () => {
         const { batch, outputsNew, extraNew } = wideSetup(kind, 14)
         const objective = Surrogate.klPenalized({ beta: 0.7 })
         const { gradient } = objective.valueAndGradient(batch, outputsNew, extraNew)
-        expectClose(gradient.outputs, centralGradient((z) => objective.value(batch, z, extraNew), outputsNew), FD)
-        expectClose(gradient.extra, centralGradient((s) => objective.value(batch, outputsNew, s), extraNew), FD)
+        expectClose(gradient.outputs, Dense.centralGradient((z) => objective.value(batch, z, extraNew), outputsNew), FD)
+        expectClose(gradient.extra, Dense.centralGradient((s) => objective.value(batch, outputsNew, s), extraNew), FD)
         expect(gradient.extra.length).toBe(kind === "categorical" ? 0 : 2)
       })
 
@@ -376,8 +368,8 @@ describe("Surrogate", () => {
         expectClose([objective.value(batch, outputsNew, extraNew)], [expected], EXACT)
         const { value, gradient } = objective.valueAndGradient(batch, outputsNew, extraNew)
         expectClose([value], [expected], EXACT)
-        expectClose(gradient.outputs, centralGradient((z) => objective.value(batch, z, extraNew), outputsNew), FD)
-        expectClose(gradient.extra, centralGradient((s) => objective.value(batch, outputsNew, s), extraNew), FD)
+        expectClose(gradient.outputs, Dense.centralGradient((z) => objective.value(batch, z, extraNew), outputsNew), FD)
+        expectClose(gradient.extra, Dense.centralGradient((s) => objective.value(batch, outputsNew, s), extraNew), FD)
       })
     }
 
@@ -421,8 +413,8 @@ describe("Surrogate", () => {
         for (const inner of [Surrogate.importanceSampled(), Surrogate.klPenalized({ beta: 0.5 })]) {
           const objective = Surrogate.withEntropyBonus(inner, { coefficient: 0.05 })
           const { gradient } = objective.valueAndGradient(batch, outputsNew, extraNew)
-          expectClose(gradient.outputs, centralGradient((z) => objective.value(batch, z, extraNew), outputsNew), FD)
-          expectClose(gradient.extra, centralGradient((s) => objective.value(batch, outputsNew, s), extraNew), FD)
+          expectClose(gradient.outputs, Dense.centralGradient((z) => objective.value(batch, z, extraNew), outputsNew), FD)
+          expectClose(gradient.extra, Dense.centralGradient((s) => objective.value(batch, outputsNew, s), extraNew), FD)
         }
       })
     }

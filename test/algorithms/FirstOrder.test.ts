@@ -12,7 +12,8 @@ import * as Surrogate from "../../src/algebra/Surrogate.ts"
 import * as Critic from "../../src/algorithms/Critic.ts"
 import * as FirstOrder from "../../src/algorithms/FirstOrder.ts"
 import * as TensorBackend from "../../src/runtime/TensorBackend.ts"
-import { expectClose } from "../reference/Assert.ts"
+import { expectClose, maxAbsDiff } from "../reference/Assert.ts"
+import * as Dense from "../reference/Dense.ts"
 
 // Tolerances. The device computes network outputs and vector-Jacobian products in float32
 // (relative rounding ~6e-8 per op, a few ops deep), the host oracles in float64:
@@ -25,24 +26,11 @@ import { expectClose } from "../reference/Assert.ts"
 //   the device gradient's float32 error: 2e-5.
 const F32 = 2e-5
 const SAME = 1e-8
-const H = 1e-5
 
 const OBS = 3
 const N = 12
 
-const centralGradient = (f: (x: Float64Array) => number, x: ArrayLike<number>): Float64Array =>
-  Float64Array.from({ length: x.length }, (_, p) => {
-    const plus = Float64Array.from(x), minus = Float64Array.from(x)
-    plus[p] += H
-    minus[p] -= H
-    return (f(plus) - f(minus)) / (2 * H)
-  })
 
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
-  return m
-}
 
 /** Network outputs `[batch, n_L]` in float64 on the host. */
 const hostOutputs = (spec: Mlp.Spec, theta: ArrayLike<number>, observations: ArrayLike<number>, batch: number): Float64Array =>
@@ -218,7 +206,7 @@ layer(TensorBackend.layerWasm)("FirstOrder", (it) => {
           const host = (phi: ArrayLike<number>) => hostValueLoss(phi, observations, targets, values, undefined)
           // The loss is L_V itself, not c·L_V (docs/metrics.md's valueLoss).
           expect(Math.abs(result.loss - host(params))).toBeLessThanOrEqual(F32)
-          expectClose(result.gradient, centralGradient(host, params).map((g) => coefficient * g), F32)
+          expectClose(result.gradient, Dense.centralGradient(host, params).map((g) => coefficient * g), F32)
         }
         // The gradient is linear in the coefficient: ×4 is exact in binary floating point.
         const half = Critic.jointLoss(Critic.joint({ coefficient: 0.5 }), valueSpec, params, observations, targets, values)
@@ -266,14 +254,14 @@ layer(TensorBackend.layerWasm)("FirstOrder", (it) => {
         const { params, observations, valuesOld, targets } = clipCase()
         const block = Critic.joint({ coefficient: 0.5, clipRange: 0.2 })
         const result = Critic.jointLoss(block, valueSpec, params, observations, targets, valuesOld)
-        const fd = centralGradient((phi) => hostValueLoss(phi, observations, targets, valuesOld, 0.2), params).map((g) => 0.5 * g)
+        const fd = Dense.centralGradient((phi) => hostValueLoss(phi, observations, targets, valuesOld, 0.2), params).map((g) => 0.5 * g)
         expectClose(result.gradient, fd, F32)
         // Only the rows on the unclipped branch (A, A, C, E) carry gradient: the same as the
         // unclipped loss of those rows alone (still divided by 8).
-        const unclippedRows = centralGradient((phi) => hostValueLoss(phi, observations, targets, valuesOld, undefined, [0, 1, 3, 5]), params).map((g) => 0.5 * g)
+        const unclippedRows = Dense.centralGradient((phi) => hostValueLoss(phi, observations, targets, valuesOld, undefined, [0, 1, 3, 5]), params).map((g) => 0.5 * g)
         expectClose(result.gradient, unclippedRows, F32)
         // …which differs from the gradient of all rows, so the check has teeth.
-        const allRowsGradient = centralGradient((phi) => hostValueLoss(phi, observations, targets, valuesOld, undefined), params).map((g) => 0.5 * g)
+        const allRowsGradient = Dense.centralGradient((phi) => hostValueLoss(phi, observations, targets, valuesOld, undefined), params).map((g) => 0.5 * g)
         expect(maxAbsDiff(result.gradient, allRowsGradient)).toBeGreaterThan(100 * F32)
         // A batch of clipped rows only (B, D, B, D): a flat loss, an exactly zero gradient.
         const rows = [2, 4, 6, 7]

@@ -14,3 +14,11 @@ export const expectClose = (actual: ArrayLike<number>, expected: ArrayLike<numbe
 /** Row i of a row-major [rows, width] array. */
 export const row = (flat: ArrayLike<number>, i: number, width: number): Float64Array =>
   Float64Array.from({ length: width }, (_, j) => flat[i * width + j]!)
+
+/** max_i |a[i] − b[i]|, after checking the lengths agree. */
+export const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  expect(a.length).toBe(b.length)
+  let m = 0
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
+  return m
+}

@@ -478,6 +478,19 @@ export const klHessianFd = (
   return H
 }
 
+/**
+ * `∇f(x)` by central differences, one coordinate at a time: `(f(x + h·e_p) − f(x − h·e_p)) / 2h`.
+ *
+ * @category finite differences
+ */
+export const centralGradient = (f: (x: Float64Array) => number, x: ArrayLike<number>, h = 1e-5): Float64Array =>
+  Float64Array.from({ length: x.length }, (_, p) => {
+    const plus = Float64Array.from(x), minus = Float64Array.from(x)
+    plus[p] += h
+    minus[p] -= h
+    return (f(plus) - f(minus)) / (2 * h)
+  })
+
 // ---------------------------------------------------------------------------------------
 // Dense linear algebra
 
