@@ -163,8 +163,6 @@ export const dsdt = (augmented: ArrayLike<number>): Float64Array => {
  */
 export type Options = Env.UniformResetOptions
 
-const stateError = (message: string): Env.InvalidStateError => Env.stateError(id, message)
-
 /** The components of a state, as the errors name them. */
 const components = ["theta1", "theta2", "dtheta1", "dtheta2"]
 
@@ -206,8 +204,6 @@ export const make = (options?: Options): Env.Env => {
   let theta2 = 0
   let dtheta1 = 0
   let dtheta2 = 0
-  let elapsedSteps = 0
-  let ready = false
   // k₁…k₄ of the RK4 step, 4 entries each; reused, so a step allocates only its result.
   const k = new Float64Array(16)
 
@@ -222,41 +218,31 @@ export const make = (options?: Options): Env.Env => {
     return observation
   }
 
-  const start = (s0: number, s1: number, s2: number, s3: number): void => {
-    theta1 = s0
-    theta2 = s1
-    dtheta1 = s2
-    dtheta2 = s3
-    elapsedSteps = 0
-    ready = true
-  }
-
-  return {
+  return Env.episodic({
     id,
     observationSpace,
     actionSpace,
-    maxEpisodeSteps: undefined,
-
-    reset(from: Env.Reset): Float32Array {
-      if ("key" in from) {
-        const u = Key.uniforms(from.key, 4)
-        const span = bounds.high - bounds.low
-        start(
-          Math.fround(bounds.low + span * u[0]!),
-          Math.fround(bounds.low + span * u[1]!),
-          Math.fround(bounds.low + span * u[2]!),
-          Math.fround(bounds.low + span * u[3]!)
-        )
-      } else {
-        Env.checkState(id, from.state, components, "initial state")
-        start(from.state[0]!, from.state[1]!, from.state[2]!, from.state[3]!)
-      }
-      return observe()
+    components,
+    initial: (key) => {
+      const u = Key.uniforms(key, 4)
+      const span = bounds.high - bounds.low
+      return [
+        Math.fround(bounds.low + span * u[0]!),
+        Math.fround(bounds.low + span * u[1]!),
+        Math.fround(bounds.low + span * u[2]!),
+        Math.fround(bounds.low + span * u[3]!)
+      ]
     },
-
-    step(action: Env.Action): Env.Step {
+    set: (state) => {
+      theta1 = state[0]!
+      theta2 = state[1]!
+      dtheta1 = state[2]!
+      dtheta2 = state[3]!
+    },
+    get: () => [theta1, theta2, dtheta1, dtheta2],
+    observe,
+    step: (action) => {
       if (action !== 0 && action !== 1 && action !== 2) throw Env.invalidAction(id, actionSpace, action)
-      if (!ready) throw stateError("step called before reset")
       const torque = availTorque[action]!
       // Gymnasium's rk4(_dsdt, [s, torque], [0, dt]). The torque's own derivative is 0, so
       // every stage sees `torque + dt/2·0 = torque` exactly; we pass it unchanged.
@@ -283,22 +269,8 @@ export const make = (options?: Options): Env.Env => {
       theta2 = wrap(next2, -Math.PI, Math.PI)
       dtheta1 = bound(next3, -maxVel1, maxVel1)
       dtheta2 = bound(next4, -maxVel2, maxVel2)
-      elapsedSteps++
       const terminated = -Math.cos(theta1) - Math.cos(theta2 + theta1) > 1.0
       return { observation: observe(), reward: terminated ? 0.0 : -1.0, terminated, truncated: false }
-    },
-
-    snapshot(): Env.Snapshot {
-      if (!ready) throw stateError("snapshot taken before reset")
-      return { id, state: [theta1, theta2, dtheta1, dtheta2], elapsedSteps }
-    },
-
-    restore(snapshot: Env.Snapshot): void {
-      Env.checkSnapshotId(id, snapshot)
-      Env.checkState(id, snapshot.state, components, "snapshot state")
-      const steps = Env.elapsedStepsOf(id, snapshot)
-      start(snapshot.state[0]!, snapshot.state[1]!, snapshot.state[2]!, snapshot.state[3]!)
-      elapsedSteps = steps
     }
-  }
+  })
 }

@@ -69,8 +69,6 @@ export const observationSpace: Space.Box = (() => {
  */
 export type Options = Env.UniformResetOptions
 
-const stateError = (message: string): Env.InvalidStateError => Env.stateError(id, message)
-
 /** The components of a state, as the errors name them. */
 const components = ["x", "x_dot", "theta", "theta_dot"]
 
@@ -109,9 +107,6 @@ export const make = (options?: Options): Env.Env => {
   let thetaDot = 0
   // Gymnasium's steps_beyond_terminated !== None.
   let fell = false
-  let elapsedSteps = 0
-  let ready = false
-
   const observe = (): Float32Array => {
     const observation = new Float32Array(4)
     observation[0] = x
@@ -120,40 +115,35 @@ export const make = (options?: Options): Env.Env => {
     observation[3] = thetaDot
     return observation
   }
-
-  const start = (s0: number, s1: number, s2: number, s3: number): void => {
-    x = s0
-    xDot = s1
-    theta = s2
-    thetaDot = s3
-    fell = false
-    elapsedSteps = 0
-    ready = true
-  }
-
-  return {
+  return Env.episodic({
     id,
     observationSpace,
     actionSpace,
-    maxEpisodeSteps: undefined,
-
-    reset(from: Env.Reset): Float32Array {
-      if ("key" in from) {
-        const u = Key.uniforms(from.key, 4)
-        const span = bounds.high - bounds.low
-        start(bounds.low + span * u[0]!, bounds.low + span * u[1]!, bounds.low + span * u[2]!, bounds.low + span * u[3]!)
-      } else {
-        const state = from.state
-        if (state.length !== 4) throw stateError(`initial state must have 4 components, got ${state.length}`)
-        Env.checkFinite(id, state, components, "initial state")
-        start(state[0]!, state[1]!, state[2]!, state[3]!)
-      }
-      return observe()
+    components,
+    initial: (key) => {
+      const u = Key.uniforms(key, 4)
+      const span = bounds.high - bounds.low
+      return [bounds.low + span * u[0]!, bounds.low + span * u[1]!, bounds.low + span * u[2]!, bounds.low + span * u[3]!]
     },
-
-    step(action: Env.Action): Env.Step {
+    // An initial state is the 4 physical components; a snapshot's may add the `fell` flag.
+    check: (state, what) => {
+      if (what === "initial state" && state.length !== 4) throw Env.stateError(id, `initial state must have 4 components, got ${state.length}`)
+      if (state.length !== 4 && state.length !== 5) throw Env.stateError(id, `snapshot state must have 4 or 5 components, got ${state.length}`)
+      Env.checkFinite(id, state, components, what)
+      const flag = state.length === 5 ? state[4] : 0
+      if (flag !== 0 && flag !== 1) throw Env.stateError(id, `snapshot termination flag must be 0 or 1, got ${flag}`)
+    },
+    set: (state) => {
+      x = state[0]!
+      xDot = state[1]!
+      theta = state[2]!
+      thetaDot = state[3]!
+      fell = state[4] === 1
+    },
+    get: () => [x, xDot, theta, thetaDot, fell ? 1 : 0],
+    observe,
+    step: (action) => {
       if (action !== 0 && action !== 1) throw Env.invalidAction(id, actionSpace, action)
-      if (!ready) throw stateError("step called before reset")
       const force = action === 1 ? forceMag : -forceMag
       const cosTheta = Math.cos(theta)
       const sinTheta = Math.sin(theta)
@@ -165,7 +155,6 @@ export const make = (options?: Options): Env.Env => {
       xDot = xDot + tau * xAcc
       theta = theta + tau * thetaDot
       thetaDot = thetaDot + tau * thetaAcc
-      elapsedSteps++
       const terminated = x < -xThreshold || x > xThreshold || theta < -thetaThresholdRadians ||
         theta > thetaThresholdRadians
       let reward = 1.0
@@ -174,26 +163,6 @@ export const make = (options?: Options): Env.Env => {
         else fell = true
       }
       return { observation: observe(), reward, terminated, truncated: false }
-    },
-
-    snapshot(): Env.Snapshot {
-      if (!ready) throw stateError("snapshot taken before reset")
-      return { id, state: [x, xDot, theta, thetaDot, fell ? 1 : 0], elapsedSteps }
-    },
-
-    restore(snapshot: Env.Snapshot): void {
-      Env.checkSnapshotId(id, snapshot)
-      const state = snapshot.state
-      if (state.length !== 4 && state.length !== 5) {
-        throw stateError(`snapshot state must have 4 or 5 components, got ${state.length}`)
-      }
-      Env.checkFinite(id, state, components, "snapshot state")
-      const flag = state.length === 5 ? state[4] : 0
-      if (flag !== 0 && flag !== 1) throw stateError(`snapshot termination flag must be 0 or 1, got ${flag}`)
-      const steps = Env.elapsedStepsOf(id, snapshot)
-      start(state[0]!, state[1]!, state[2]!, state[3]!)
-      fell = flag === 1
-      elapsedSteps = steps
     }
-  }
+  })
 }

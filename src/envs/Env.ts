@@ -205,3 +205,98 @@ export const uniformResetBounds = (
   if (low > high) throw new RangeError(`${env}: lower bound (${low}) must not exceed higher bound (${high})`)
   return { low, high }
 }
+
+// -- Environments over a small float64 state ----------------------------------------------------------
+
+/**
+ * An environment's physics over a small float64 state — what differs between the
+ * classic-control envs. {@link episodic} adds what they share: resets from a key or an explicit
+ * state, the checks of explicit states and snapshots, the episode clock, and the errors on
+ * stepping or snapshotting before the first reset.
+ *
+ * @category models
+ */
+export interface Dynamics {
+  readonly id: string
+  readonly observationSpace: Space.Box
+  readonly actionSpace: Space.Space
+  /** The components of the state, as errors name them. */
+  readonly components: ReadonlyArray<string>
+  /** The initial state drawn from `key` (the env's reset distribution). */
+  readonly initial: (key: Key.Key) => ReadonlyArray<number>
+  /** Sets the state (an initial state, or a snapshot's state; checked by `check`). */
+  readonly set: (state: ReadonlyArray<number>) => void
+  /** The state as a snapshot holds it. */
+  readonly get: () => Array<number>
+  /** The observation of the current state. */
+  readonly observe: () => Float32Array
+  /** One step of the physics; throws {@link InvalidActionError} for an action it rejects. */
+  readonly step: (action: Action) => Step
+  /**
+   * Checks an explicit initial state or a snapshot's state before `set`; by default
+   * {@link checkState} with `components`.
+   */
+  readonly check?: (state: ReadonlyArray<number>, what: "initial state" | "snapshot state") => void
+}
+
+/**
+ * The environment of `dynamics`, without a time limit. `reset({ key })` starts from
+ * `initial(key)`, `reset({ state })` from that state; a snapshot is `get()` with the steps since
+ * the reset; stepping or taking a snapshot before the first reset throws
+ * {@link InvalidStateError}, as does restoring a snapshot of another env or with a bad state.
+ *
+ * @category constructors
+ */
+export const episodic = (dynamics: Dynamics): Env => {
+  const { id, components } = dynamics
+  const check = dynamics.check ?? ((state, what) => checkState(id, state, components, what))
+  let elapsedSteps = 0
+  let ready = false
+  const start = (state: ReadonlyArray<number>, steps: number): void => {
+    dynamics.set(state)
+    elapsedSteps = steps
+    ready = true
+  }
+  return {
+    id,
+    observationSpace: dynamics.observationSpace,
+    actionSpace: dynamics.actionSpace,
+    maxEpisodeSteps: undefined,
+    reset(from: Reset): Float32Array {
+      if ("key" in from) {
+        start(dynamics.initial(from.key), 0)
+      } else {
+        check(from.state, "initial state")
+        start(from.state, 0)
+      }
+      return dynamics.observe()
+    },
+    step(action: Action): Step {
+      if (!ready) throw stateError(id, "step called before reset")
+      const result = dynamics.step(action)
+      elapsedSteps++
+      return result
+    },
+    snapshot(): Snapshot {
+      if (!ready) throw stateError(id, "snapshot taken before reset")
+      return { id, state: dynamics.get(), elapsedSteps }
+    },
+    restore(snapshot: Snapshot): void {
+      checkSnapshotId(id, snapshot)
+      check(snapshot.state, "snapshot state")
+      start(snapshot.state, elapsedStepsOf(id, snapshot))
+    }
+  }
+}
+
+/**
+ * The scalar of a one-dimensional Box action (a number or a one-element array), finite;
+ * {@link InvalidActionError} otherwise.
+ *
+ * @category validation
+ */
+export const scalarAction = (env: string, space: Space.Space, action: Action): number => {
+  const a = typeof action === "number" ? action : action.length === 1 ? action[0] : undefined
+  if (typeof a !== "number" || !Number.isFinite(a)) throw invalidAction(env, space, action)
+  return a
+}

@@ -62,8 +62,6 @@ export const observationSpace: Space.Box = Space.box(
  */
 export type Options = Env.UniformResetOptions
 
-const stateError = (message: string): Env.InvalidStateError => Env.stateError(id, message)
-
 /** The components of a state, as the errors name them. */
 const components = ["position", "velocity"]
 
@@ -96,65 +94,34 @@ export const make = (options?: Options): Env.Env => {
   const bounds = Env.uniformResetBounds(id, options, { low: -0.6, high: -0.4 })
   let position = 0
   let velocity = 0
-  let elapsedSteps = 0
-  let ready = false
-
   const observe = (): Float32Array => {
     const observation = new Float32Array(2)
     observation[0] = position
     observation[1] = velocity
     return observation
   }
-
-  const start = (s0: number, s1: number): void => {
-    position = s0
-    velocity = s1
-    elapsedSteps = 0
-    ready = true
-  }
-
-  return {
+  return Env.episodic({
     id,
     observationSpace,
     actionSpace,
-    maxEpisodeSteps: undefined,
-
-    reset(from: Env.Reset): Float32Array {
-      if ("key" in from) {
-        const u = Key.uniforms(from.key, 1)
-        start(bounds.low + (bounds.high - bounds.low) * u[0]!, 0)
-      } else {
-        Env.checkState(id, from.state, components, "initial state")
-        start(from.state[0]!, from.state[1]!)
-      }
-      return observe()
+    components,
+    initial: (key) => [bounds.low + (bounds.high - bounds.low) * Key.uniforms(key, 1)[0]!, 0],
+    set: (state) => {
+      position = state[0]!
+      velocity = state[1]!
     },
-
-    step(action: Env.Action): Env.Step {
+    get: () => [position, velocity],
+    observe,
+    step: (action) => {
       if (action !== 0 && action !== 1 && action !== 2) throw Env.invalidAction(id, actionSpace, action)
-      if (!ready) throw stateError("step called before reset")
       velocity = velocity + ((action - 1) * force + Math.cos(3 * position) * -gravity)
       // np.clip: maximum, then minimum.
       velocity = velocity < -maxSpeed ? -maxSpeed : velocity > maxSpeed ? maxSpeed : velocity
       position = position + velocity
       position = position < minPosition ? minPosition : position > maxPosition ? maxPosition : position
       if (position === minPosition && velocity < 0) velocity = 0
-      elapsedSteps++
       const terminated = position >= goalPosition && velocity >= goalVelocity
       return { observation: observe(), reward: -1.0, terminated, truncated: false }
-    },
-
-    snapshot(): Env.Snapshot {
-      if (!ready) throw stateError("snapshot taken before reset")
-      return { id, state: [position, velocity], elapsedSteps }
-    },
-
-    restore(snapshot: Env.Snapshot): void {
-      Env.checkSnapshotId(id, snapshot)
-      Env.checkState(id, snapshot.state, components, "snapshot state")
-      const steps = Env.elapsedStepsOf(id, snapshot)
-      start(snapshot.state[0]!, snapshot.state[1]!)
-      elapsedSteps = steps
     }
-  }
+  })
 }

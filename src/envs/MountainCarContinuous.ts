@@ -70,8 +70,6 @@ export const observationSpace: Space.Box = Space.box(
  */
 export type Options = Env.UniformResetOptions
 
-const stateError = (message: string): Env.InvalidStateError => Env.stateError(id, message)
-
 /** The components of a state, as the errors name them. */
 const components = ["position", "velocity"]
 
@@ -114,47 +112,26 @@ export const make = (options?: Options): Env.Env => {
   const bounds = Env.uniformResetBounds(id, options, { low: -0.6, high: -0.4 })
   let position = 0
   let velocity = 0
-  let elapsedSteps = 0
-  let ready = false
-
   const observe = (): Float32Array => {
     const observation = new Float32Array(2)
     observation[0] = position
     observation[1] = velocity
     return observation
   }
-
-  const start = (s0: number, s1: number): void => {
-    position = s0
-    velocity = s1
-    elapsedSteps = 0
-    ready = true
-  }
-
-  return {
+  return Env.episodic({
     id,
     observationSpace,
     actionSpace,
-    maxEpisodeSteps: undefined,
-
-    reset(from: Env.Reset): Float32Array {
-      if ("key" in from) {
-        const u = Key.uniforms(from.key, 1)
-        start(bounds.low + (bounds.high - bounds.low) * u[0]!, 0)
-      } else {
-        Env.checkState(id, from.state, components, "initial state")
-        start(from.state[0]!, from.state[1]!)
-      }
-      return observe()
+    components,
+    initial: (key) => [bounds.low + (bounds.high - bounds.low) * Key.uniforms(key, 1)[0]!, 0],
+    set: (state) => {
+      position = state[0]!
+      velocity = state[1]!
     },
-
-    step(action: Env.Action): Env.Step {
-      let a: number
-      if (typeof action === "number") a = action
-      else if (action.length === 1) a = action[0]!
-      else throw Env.invalidAction(id, actionSpace, action)
-      if (typeof a !== "number" || !Number.isFinite(a)) throw Env.invalidAction(id, actionSpace, action)
-      if (!ready) throw stateError("step called before reset")
+    get: () => [position, velocity],
+    observe,
+    step: (action) => {
+      const a = Env.scalarAction(id, actionSpace, action)
       // Python's min(max(a, −1), 1).
       const lifted = minAction > a ? minAction : a
       const f = maxAction < lifted ? maxAction : lifted
@@ -171,21 +148,7 @@ export const make = (options?: Options): Env.Env => {
       // Gymnasium: self.state = np.array([position, velocity], dtype=np.float32).
       position = Math.fround(p)
       velocity = Math.fround(v)
-      elapsedSteps++
       return { observation: observe(), reward, terminated, truncated: false }
-    },
-
-    snapshot(): Env.Snapshot {
-      if (!ready) throw stateError("snapshot taken before reset")
-      return { id, state: [position, velocity], elapsedSteps }
-    },
-
-    restore(snapshot: Env.Snapshot): void {
-      Env.checkSnapshotId(id, snapshot)
-      Env.checkState(id, snapshot.state, components, "snapshot state")
-      const steps = Env.elapsedStepsOf(id, snapshot)
-      start(snapshot.state[0]!, snapshot.state[1]!)
-      elapsedSteps = steps
     }
-  }
+  })
 }

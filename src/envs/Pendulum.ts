@@ -113,8 +113,6 @@ const parseOptions = (options: Options | undefined): Parsed => {
   return { g, xInit, yInit }
 }
 
-const stateError = (message: string): Env.InvalidStateError => Env.stateError(id, message)
-
 /** The components of a state, as the errors name them. */
 const components = ["theta", "theta_dot"]
 
@@ -158,9 +156,6 @@ export const make = (options?: Options): Env.Env => {
   const torqueTerm = 3.0 / (mass * (length * length))
   let theta = 0
   let thetaDot = 0
-  let elapsedSteps = 0
-  let ready = false
-
   const observe = (): Float32Array => {
     const observation = new Float32Array(3)
     observation[0] = Math.cos(theta)
@@ -168,62 +163,33 @@ export const make = (options?: Options): Env.Env => {
     observation[2] = thetaDot
     return observation
   }
-
-  const start = (s0: number, s1: number): void => {
-    theta = s0
-    thetaDot = s1
-    elapsedSteps = 0
-    ready = true
-  }
-
-  return {
+  return Env.episodic({
     id,
     observationSpace,
     actionSpace,
-    maxEpisodeSteps: undefined,
-
-    reset(from: Env.Reset): Float32Array {
-      if ("key" in from) {
-        // Gymnasium's `low = -high` and numpy's `low + (high - low) * d`, θ then θ̇.
-        const u = Key.uniforms(from.key, 2)
-        const thetaLow = -xInit
-        const thetaDotLow = -yInit
-        start(thetaLow + (xInit - thetaLow) * u[0]!, thetaDotLow + (yInit - thetaDotLow) * u[1]!)
-      } else {
-        Env.checkState(id, from.state, components, "initial state")
-        start(from.state[0]!, from.state[1]!)
-      }
-      return observe()
+    components,
+    initial: (key) => {
+      // Gymnasium's `low = -high` and numpy's `low + (high - low) * d`, θ then θ̇.
+      const u = Key.uniforms(key, 2)
+      const thetaLow = -xInit
+      const thetaDotLow = -yInit
+      return [thetaLow + (xInit - thetaLow) * u[0]!, thetaDotLow + (yInit - thetaDotLow) * u[1]!]
     },
-
-    step(action: Env.Action): Env.Step {
-      let a: number
-      if (typeof action === "number") a = action
-      else if (action.length === 1) a = action[0]!
-      else throw Env.invalidAction(id, actionSpace, action)
-      if (typeof a !== "number" || !Number.isFinite(a)) throw Env.invalidAction(id, actionSpace, action)
-      if (!ready) throw stateError("step called before reset")
+    set: (state) => {
+      theta = state[0]!
+      thetaDot = state[1]!
+    },
+    get: () => [theta, thetaDot],
+    observe,
+    step: (action) => {
+      const a = Env.scalarAction(id, actionSpace, action)
       const u = a < -maxTorque ? -maxTorque : a > maxTorque ? maxTorque : a
       const normalized = angleNormalize(theta)
       const cost = normalized * normalized + 0.1 * (thetaDot * thetaDot) + 0.001 * (u * u)
       const accelerated = thetaDot + (gravityTerm * Math.sin(theta) + torqueTerm * u) * dt
       thetaDot = accelerated < -maxSpeed ? -maxSpeed : accelerated > maxSpeed ? maxSpeed : accelerated
       theta = theta + thetaDot * dt
-      elapsedSteps++
       return { observation: observe(), reward: -cost, terminated: false, truncated: false }
-    },
-
-    snapshot(): Env.Snapshot {
-      if (!ready) throw stateError("snapshot taken before reset")
-      return { id, state: [theta, thetaDot], elapsedSteps }
-    },
-
-    restore(snapshot: Env.Snapshot): void {
-      Env.checkSnapshotId(id, snapshot)
-      Env.checkState(id, snapshot.state, components, "snapshot state")
-      const steps = Env.elapsedStepsOf(id, snapshot)
-      start(snapshot.state[0]!, snapshot.state[1]!)
-      elapsedSteps = steps
     }
-  }
+  })
 }
