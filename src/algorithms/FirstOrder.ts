@@ -76,36 +76,79 @@ export const adamEpochs = (options: {
 }
 
 /**
- * How advantages enter a minibatch: standardised within it (mean 0, std 1 with the sample std
- * + ε, as SB3 and CleanRL), or raw.
+ * How advantages enter a minibatch's objective: a block with its data (`_tag` and
+ * hyperparameters) and `apply`, from the minibatch's rows of the batch's advantages to the ones
+ * the objective sees. Built in: standardised within the minibatch (mean 0, std 1 with the sample
+ * std + ε, as SB3 and CleanRL), or raw.
  *
  * @category models
  */
-export type MinibatchAdvantages = { readonly _tag: "Standardized"; readonly epsilon: number } | { readonly _tag: "Raw" }
+export interface MinibatchAdvantages {
+  readonly _tag: string
+  readonly apply: (advantages: Float64Array) => Float64Array
+}
+
+/** @category models */
+export interface Standardized extends MinibatchAdvantages {
+  readonly _tag: "Standardized"
+  readonly epsilon: number
+}
+
+const standardize = (advantages: Float64Array, epsilon: number): Float64Array => {
+  const n = advantages.length
+  let mean = 0
+  for (let i = 0; i < n; i++) mean += advantages[i]!
+  mean /= n
+  let ss = 0
+  for (let i = 0; i < n; i++) ss += (advantages[i]! - mean) ** 2
+  // The sample standard deviation, as torch's `std()` in SB3 and CleanRL (a single sample: 0).
+  const std = n > 1 ? Math.sqrt(ss / (n - 1)) : 0
+  return advantages.map((a) => (a - mean) / (std + epsilon))
+}
 
 /** @category constructors */
-export const standardized = (options: { readonly epsilon?: number } = {}): MinibatchAdvantages => ({ _tag: "Standardized", epsilon: options.epsilon ?? 1e-8 })
+export const standardized = (options: { readonly epsilon?: number } = {}): Standardized => {
+  const epsilon = options.epsilon ?? 1e-8
+  return { _tag: "Standardized", epsilon, apply: (advantages) => standardize(advantages, epsilon) }
+}
 
 /** @category constructors */
-export const raw = (): MinibatchAdvantages => ({ _tag: "Raw" })
+export const raw = (): MinibatchAdvantages => ({ _tag: "Raw", apply: (advantages) => advantages })
 
 /**
- * When to stop the epochs early: never, or when a minibatch's approximate KL (the k3
- * estimator) before its step exceeds `tolerance · targetKl` (SB3's `target_kl`).
+ * When to stop the epochs early: a block with its data and `stop`, asked before each
+ * minibatch's step with the minibatch and the policy's current outputs on it. Built in: never,
+ * or when the minibatch's approximate KL (the k3 estimator) exceeds `tolerance · targetKl`
+ * (SB3's `target_kl`).
  *
  * @category models
  */
-export type EarlyStop = { readonly _tag: "Never" } | { readonly _tag: "ApproxKl"; readonly targetKl: number; readonly tolerance: number }
+export interface EarlyStop {
+  readonly _tag: string
+  readonly stop: (batch: Surrogate.Batch, outputs: ArrayLike<number>, extra: ArrayLike<number>) => boolean
+}
+
+/** @category models */
+export interface ApproxKlStop extends EarlyStop {
+  readonly _tag: "ApproxKl"
+  readonly targetKl: number
+  readonly tolerance: number
+}
 
 /** @category constructors */
-export const never = (): EarlyStop => ({ _tag: "Never" })
+export const never = (): EarlyStop => ({ _tag: "Never", stop: () => false })
 
 /** @category constructors */
-export const approxKlStop = (options: { readonly targetKl?: number; readonly tolerance?: number } = {}): EarlyStop => {
+export const approxKlStop = (options: { readonly targetKl?: number; readonly tolerance?: number } = {}): ApproxKlStop => {
   const targetKl = options.targetKl ?? 0.01, tolerance = options.tolerance ?? 1.5
   if (!(targetKl > 0)) throw new RangeError(`FirstOrder.approxKlStop: targetKl must be > 0, got ${targetKl}`)
   if (!(tolerance >= 1)) throw new RangeError(`FirstOrder.approxKlStop: tolerance must be ≥ 1, got ${tolerance}`)
-  return { _tag: "ApproxKl", targetKl, tolerance }
+  return {
+    _tag: "ApproxKl",
+    targetKl,
+    tolerance,
+    stop: (batch, outputs, extra) => Surrogate.approxKl(batch, outputs, extra) > tolerance * targetKl
+  }
 }
 
 /**
@@ -175,18 +218,6 @@ export interface Output {
   readonly diagnostics: Diagnostics
 }
 
-const standardize = (advantages: Float64Array, epsilon: number): Float64Array => {
-  const n = advantages.length
-  let mean = 0
-  for (let i = 0; i < n; i++) mean += advantages[i]!
-  mean /= n
-  let ss = 0
-  for (let i = 0; i < n; i++) ss += (advantages[i]! - mean) ** 2
-  // The sample standard deviation, as torch's `std()` in SB3 and CleanRL (a single sample: 0).
-  const std = n > 1 ? Math.sqrt(ss / (n - 1)) : 0
-  return advantages.map((a) => (a - mean) / (std + epsilon))
-}
-
 const outputsAt = (policy: Policy.Spec, params: Float64Array, observations: Float32Array, size: number): Float32Array => {
   const network = Mlp.upload(policy.network, params)
   try {
@@ -247,7 +278,7 @@ export const update = (blocks: Blocks, input: Input): Output => {
         distribution: dist,
         size: n,
         actions: Critic.gatherRows(input.actions, rows, actionWidth, Float64Array),
-        advantages: blocks.minibatchAdvantages._tag === "Standardized" ? standardize(rawAdvantages, blocks.minibatchAdvantages.epsilon) : rawAdvantages,
+        advantages: blocks.minibatchAdvantages.apply(rawAdvantages),
         outputsOld: Critic.gatherRows(outputsOld, rows, outputWidth, Float32Array),
         extraOld,
         logProbsOld: Critic.gatherRows(full.logProbsOld, rows, 1, Float64Array)
@@ -258,7 +289,7 @@ export const update = (blocks: Blocks, input: Input): Output => {
       let policyValue: number, policyGradient: Float64Array
       try {
         const extra = params.subarray(netSize)
-        if (blocks.earlyStop._tag === "ApproxKl" && Surrogate.approxKl(batch, linearization.outputs, extra) > blocks.earlyStop.tolerance * blocks.earlyStop.targetKl) {
+        if (blocks.earlyStop.stop(batch, linearization.outputs, extra)) {
           stopped = true
           break
         }

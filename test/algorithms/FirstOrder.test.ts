@@ -455,6 +455,25 @@ layer(TensorBackend.layerWasm)("FirstOrder", (it) => {
         expect(FirstOrder.update({ ...stopping, earlyStop: FirstOrder.approxKlStop({ targetKl: 1e-12, tolerance: 1e12 }) }, input).optimizer.t).toBeGreaterThan(1)
       }))
 
+    it.effect("user blocks plug into the minibatchAdvantages and earlyStop slots without editing the update", () =>
+      Effect.sync(() => {
+        const { input } = updateSetup("categorical")
+        const optimizer = FirstOrder.adamEpochs({ learningRate: Schedule.constant(0.01), epochs: 3, minibatchSize: N / 2, maxGradNorm: 0.3, epsilon: 0.05 })
+        // Advantages doubled in every minibatch = the raw update on doubled advantages, bit for bit.
+        const doubled: FirstOrder.MinibatchAdvantages = { _tag: "Doubled", apply: (a) => a.map((x) => 2 * x) }
+        const viaBlock = FirstOrder.update(blocksOf({ optimizer, minibatchAdvantages: doubled }), input)
+        const viaInput = FirstOrder.update(blocksOf({ optimizer }), { ...input, advantages: input.advantages.map((x) => 2 * x) })
+        expect(Array.from(viaBlock.params)).toEqual(Array.from(viaInput.params))
+        expect(maxAbsDiff(viaBlock.params, FirstOrder.update(blocksOf({ optimizer }), input).params)).toBeGreaterThan(1e4 * SAME)
+        // A stop after four steps: asked before each of the 3 × 2 minibatches, it lets four through.
+        let asked = 0
+        const afterFour: FirstOrder.EarlyStop = { _tag: "AfterFour", stop: () => asked++ >= 4 }
+        const stopped = FirstOrder.update(blocksOf({ optimizer, earlyStop: afterFour }), input)
+        expect(stopped.optimizer.t).toBe(4)
+        expect(stopped.diagnostics.epochs).toBe(2)
+        expect(asked).toBe(5)
+      }))
+
     it.effect("is deterministic for a key, and the key decides the minibatches", () =>
       Effect.sync(() => {
         const { input, extraKey } = updateSetup("gaussian")
@@ -501,11 +520,11 @@ layer(TensorBackend.layerWasm)("FirstOrder", (it) => {
     })
 
     it("approxKlStop: defaults targetKl 0.01, tolerance 1.5; rejects targetKl ≤ 0 and tolerance < 1", () => {
-      expect(FirstOrder.approxKlStop()).toEqual({ _tag: "ApproxKl", targetKl: 0.01, tolerance: 1.5 })
+      expect(JSON.parse(JSON.stringify(FirstOrder.approxKlStop()))).toEqual({ _tag: "ApproxKl", targetKl: 0.01, tolerance: 1.5 })
       for (const bad of [{ targetKl: 0 }, { targetKl: -1 }, { tolerance: 0.5 }]) expect(() => FirstOrder.approxKlStop(bad)).toThrow(RangeError)
-      expect(FirstOrder.standardized()).toEqual({ _tag: "Standardized", epsilon: 1e-8 })
-      expect(FirstOrder.raw()).toEqual({ _tag: "Raw" })
-      expect(FirstOrder.never()).toEqual({ _tag: "Never" })
+      expect(JSON.parse(JSON.stringify(FirstOrder.standardized()))).toEqual({ _tag: "Standardized", epsilon: 1e-8 })
+      expect(JSON.parse(JSON.stringify(FirstOrder.raw()))).toEqual({ _tag: "Raw" })
+      expect(JSON.parse(JSON.stringify(FirstOrder.never()))).toEqual({ _tag: "Never" })
     })
   })
 })
